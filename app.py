@@ -1,0 +1,47 @@
+"""GAN Explorer: `python app.py` serves the explorer at http://127.0.0.1:7860.
+
+Options: --host, --port, --device (auto|cpu|cuda|mps), --weights DIR, --runs DIR, --threads N.
+On a Hugging Face Space it listens on 0.0.0.0 (SPACE_ID is set there)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no version-check call home
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME")
+                   or ("0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"))
+    p.add_argument("--port", type=int, default=None, help="default: GRADIO_SERVER_PORT, else the first free from 7860")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    p.add_argument("--weights", default=os.path.join(HERE, "weights"), help="folder of shipped checkpoints")
+    p.add_argument("--runs", default=os.path.join(HERE, "runs"), help="folder of training runs")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for rendering (1 is fastest for small batches on 2 cores)")
+    return p.parse_args(argv)
+
+
+def create_app(args):
+    from explorer.device import pick_device, set_threads
+    from explorer.ui.app import build_app
+    from explorer.ui.services import Services
+
+    set_threads(args.threads)
+    return build_app(Services(args.weights, args.runs, pick_device(args.device)))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from explorer.ui.app import CSS
+
+    demo = create_app(args)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=True)
+
+
+if __name__ == "__main__":
+    main()

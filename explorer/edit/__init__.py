@@ -1,0 +1,1 @@
+"""Latent-space tools: seeds, truncation, mixing, directions, interpolation."""

@@ -1,0 +1,51 @@
+"""Model registry: architecture name -> (config class, G, D, capabilities)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from torch import nn
+
+from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from .layers import Capabilities
+
+
+@dataclass(frozen=True)
+class Architecture:
+    config: type          # dataclass holding every constructor argument (JSON-serialisable)
+    G: type               # generator class: G(config)
+    D: type               # discriminator class: D(config)
+    capabilities: Capabilities
+    title: str            # what the UI calls it
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "dcgan": Architecture(DCGANConfig, DCGANGenerator, DCGANDiscriminator,
+                          DCGANGenerator.capabilities, "DCGAN"),
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(f"Unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)}") from None
+
+
+def make_config(arch: str, config: dict):
+    """Config dataclass from a JSON dict; unknown keys are an error that names them."""
+    cls = get_architecture(arch).config
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - names)
+    if unknown:
+        raise ValueError(f"{arch} config has unknown fields {unknown}; known: {sorted(names)}")
+    return cls(**config)
+
+
+def build_generator(arch: str, config: dict) -> nn.Module:
+    return get_architecture(arch).G(make_config(arch, config))
+
+
+def build_discriminator(arch: str, config: dict) -> nn.Module:
+    return get_architecture(arch).D(make_config(arch, config))

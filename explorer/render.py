@@ -1,0 +1,76 @@
+"""Renderer: a request in, a picture out. Caches loaded generators; errors are RenderError
+with a sentence the UI shows as it is."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import images
+from .edit.latents import latents_for_seeds
+from .weights import CheckpointError, load_generator
+
+
+class RenderError(ValueError):
+    """What went wrong, in words a user can act on."""
+
+
+@dataclass(frozen=True)
+class GridRequest:
+    checkpoint: str                  # path of the checkpoint's .json
+    seeds: tuple[int, ...]           # one image per seed
+    truncation_psi: float = 1.0      # 1 = no truncation; 0 = the average latent
+    noise_mode: str = "const"        # "const" | "random" | "none", for families with noise inputs
+    cols: int | None = None          # grid columns; None = near-square
+
+
+class Renderer:
+    def __init__(self, device: torch.device | str = "cpu", max_models: int = 4, batch: int = 16):
+        self.device = torch.device(device)
+        self.max_models, self.batch = max_models, batch
+        self._models: OrderedDict[str, tuple[torch.nn.Module, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def model(self, checkpoint: str) -> tuple[torch.nn.Module, dict]:
+        """The cached generator for a checkpoint path (least recently used ones are dropped)."""
+        with self._lock:
+            if checkpoint in self._models:
+                self._models.move_to_end(checkpoint)
+                return self._models[checkpoint]
+        try:
+            G, meta = load_generator(checkpoint, self.device)
+        except CheckpointError as e:
+            raise RenderError(str(e)) from None
+        with self._lock:
+            self._models[checkpoint] = (G, meta)
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
+        return G, meta
+
+    def forget(self, checkpoint: str | None = None) -> None:
+        with self._lock:
+            if checkpoint is None:
+                self._models.clear()
+            else:
+                self._models.pop(checkpoint, None)
+
+    @torch.inference_mode()
+    def render_images(self, req: GridRequest) -> np.ndarray:
+        """uint8 [N, H, W, C], one image per seed."""
+        if not req.seeds:
+            raise RenderError("No seeds to render; type some, e.g. 1-8.")
+        G, _ = self.model(req.checkpoint)
+        z = latents_for_seeds(list(req.seeds), G.z_dim).to(self.device)  # [N, z_dim]
+        out = []
+        for zb in z.split(self.batch):
+            ws = G.mapping(zb, truncation_psi=req.truncation_psi)  # [n, num_ws, w_dim]
+            out.append(images.to_uint8(G.synthesis(ws, noise_mode=req.noise_mode)))
+        return np.concatenate(out)
+
+    def render_grid(self, req: GridRequest) -> np.ndarray:
+        """uint8 [H', W', C] grid of render_images."""
+        return images.make_grid(self.render_images(req), cols=req.cols)

@@ -1,0 +1,1 @@
+"""Training: recipes, datasets, losses, the Trainer and the run directory."""

@@ -1,0 +1,328 @@
+"""The Trainer: alternating D and G phases, ticks, EMA, samples, snapshots, exact resume.
+
+No UI and no globals: it talks to the world through Hooks and the RunDir. Under torchrun
+every process runs the same Trainer; gradients are averaged with all_reduce (not the DDP
+wrapper, which does not support the gradient penalty's double backward), buffers and the
+stop decision are shared, and rank 0 alone writes the run directory."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .. import images
+from ..models import build_discriminator, build_generator
+from ..weights import save_generator
+from . import losses
+from .data import EpochSampler, ImageDataset
+from .recipes import TrainConfig
+from .run import RunDir
+from .schedules import ema_beta
+
+
+def _noop(*_args, **_kwargs):
+    return None
+
+
+@dataclass
+class Hooks:
+    should_stop: Callable[[], bool] = lambda: False   # polled after every step
+    on_step: Callable[[dict], None] = _noop            # progress: {"kimg", "loss_D", "loss_G", ...}
+    on_tick: Callable[[dict], None] = _noop            # the record just written to log.jsonl
+    on_sample: Callable[[str, float], None] = _noop    # (png path, kimg)
+    on_snapshot: Callable[[str, float], None] = _noop  # (json path, kimg)
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def fixed_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    """The sample grid's z, the same for the whole run (and across resumes)."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed + 123_456_789))
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, dataset: ImageDataset, *, device: torch.device | str = "cpu",
+                 run: RunDir | None = None, hooks: Hooks | None = None, dist_info: DistInfo | None = None):
+        self.cfg, self.dataset, self.run = cfg, dataset, run
+        self.device = torch.device(device)
+        self.hooks = hooks or Hooks()
+        self.dist = dist_info or DistInfo()
+        if cfg.batch % self.dist.world_size:
+            raise ValueError(f"batch {cfg.batch} must be divisible by the number of processes {self.dist.world_size}")
+        self.batch_per_rank = cfg.batch // self.dist.world_size
+        if (dataset.channels, dataset.resolution) != (cfg.model["channels"], cfg.model["res"]):
+            raise ValueError(f"dataset is {dataset.channels}x{dataset.resolution}^2 but the model expects "
+                             f"{cfg.model['channels']}x{cfg.model['res']}^2")
+
+        # Networks: the same init on every rank (seeded), then broadcast to be certain.
+        torch.manual_seed(cfg.seed)
+        self.G = build_generator(cfg.arch, cfg.model).to(self.device).train()
+        self.D = build_discriminator(cfg.arch, cfg.model).to(self.device).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_kimg else None
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self._broadcast_module(self.G, params=True)
+        self._broadcast_module(self.D, params=True)
+
+        # Randomness: one explicit generator per rank for latents, labels and GP interpolates;
+        # torch's global RNG only for dropout. Both are part of the resume state.
+        self.gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.dist.rank)
+        torch.manual_seed(cfg.seed * 7_919 + self.dist.rank)
+        self.sampler = EpochSampler(len(dataset), self.batch_per_rank, cfg.seed, self.dist.rank, self.dist.world_size)
+        self.fixed_z = fixed_latents(cfg.num_samples, self.G.z_dim, cfg.seed)
+
+        self.cur_nimg = 0        # real images shown to D, all ranks together
+        self.step = 0            # G steps taken
+        self.tick = 0            # ticks completed
+        self.total_sec = 0.0     # training wall time across resumes
+        self._tick_sums: dict[str, float] = {}
+        self._tick_steps = 0
+
+    # ------------------------------------------------------------------ distributed helpers
+    def _broadcast_module(self, m: nn.Module, params: bool) -> None:
+        if not self.dist.enabled:
+            return
+        tensors = list(m.buffers()) + (list(m.parameters()) if params else [])
+        for t in tensors:
+            dist.broadcast(t.data, src=0)
+
+    def _average_grads(self, m: nn.Module) -> None:
+        if not self.dist.enabled:
+            return
+        grads = [p.grad for p in m.parameters() if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.dist.world_size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def _any_rank(self, flag: bool) -> bool:
+        if not self.dist.enabled:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    # ------------------------------------------------------------------ one step
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.G.z_dim, generator=self.gen).to(self.device)
+
+    def _bce_targets(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and fake targets [n] with the recipe's smoothing, noise and flips."""
+        cfg = self.cfg
+        real = torch.full((n,), 1.0 - cfg.label_smoothing)
+        fake = torch.zeros(n)
+        if cfg.label_noise > 0:
+            real = real + cfg.label_noise * torch.randn(n, generator=self.gen)
+            fake = fake + cfg.label_noise * torch.randn(n, generator=self.gen)
+        if cfg.label_flip > 0:
+            flip = torch.rand(n, generator=self.gen) < cfg.label_flip
+            real, fake = torch.where(flip, fake, real), torch.where(flip, real, fake)
+        return real.clamp(0, 1).to(self.device), fake.clamp(0, 1).to(self.device)
+
+    def train_step(self) -> dict:
+        """n_critic D steps then one G step; returns this step's scalars."""
+        cfg, G, D = self.cfg, self.G, self.D
+        out: dict[str, float] = {}
+
+        # Phase D: push D(real) up and D(G(z)) down (plus the gradient penalty for WGAN-GP).
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        for _ in range(cfg.n_critic):
+            real = self.dataset.batch(self.sampler.next(), self.device)  # [B, C, H, W]
+            z = self._latents(real.shape[0])
+            fake = G(z)
+            real_logits, fake_logits = D(real), D(fake)
+            if cfg.loss == "bce":
+                rt, ft = self._bce_targets(real.shape[0])
+                loss_D = losses.bce_d_loss(real_logits, fake_logits, rt, ft)
+            else:
+                loss_D = losses.wgan_d_loss(real_logits, fake_logits)
+                out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
+            if cfg.gp_lambda > 0:
+                eps = torch.rand(real.shape[0], generator=self.gen).to(self.device)
+                gp = losses.gradient_penalty(D, real, fake, eps)
+                loss_D = loss_D + cfg.gp_lambda * gp
+                out["gp"] = gp.item()
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_D.backward()
+            self._average_grads(D)
+            self.opt_D.step()
+            self.cur_nimg += cfg.batch
+        out["loss_D"] = loss_D.item()
+        out["D_real"] = real_logits.mean().item()
+        out["D_fake"] = fake_logits.mean().item()
+
+        # Phase G: make D score G(z) as real.
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        z = self._latents(self.batch_per_rank)
+        fake_logits = D(G(z))
+        loss_G = losses.nonsaturating_g_loss(fake_logits) if cfg.loss == "bce" else losses.wgan_g_loss(fake_logits)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        self._average_grads(G)
+        self.opt_G.step()
+        out["loss_G"] = loss_G.item()
+
+        # Keep batch-norm statistics identical on every rank, then update G_ema.
+        self._broadcast_module(G, params=False)
+        self._broadcast_module(D, params=False)
+        if self.G_ema is not None:
+            beta = ema_beta(cfg.batch, cfg.ema_kimg)
+            with torch.no_grad():
+                for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
+                    p_ema.lerp_(p, 1.0 - beta)
+                for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
+                    b_ema.copy_(b)
+        self.step += 1
+        return out
+
+    # ------------------------------------------------------------------ outputs
+    @property
+    def kimg(self) -> float:
+        return self.cur_nimg / 1000.0
+
+    def generator_for_export(self) -> nn.Module:
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def sample_grid(self):
+        """uint8 grid of the fixed latents through the exported generator (eval mode)."""
+        G = self.generator_for_export()
+        was_training = G.training
+        G.eval()
+        imgs = torch.cat([G(z.to(self.device)) for z in self.fixed_z.split(16)])
+        G.train(was_training)
+        return images.make_grid(images.to_uint8(imgs))
+
+    def _write_sample(self) -> None:
+        path = self.run.sample_path(self.kimg)
+        images.save_png(path, self.sample_grid(), {"kind": "training-samples", "kimg": self.kimg,
+                                                   "seed": self.cfg.seed})
+        self.hooks.on_sample(str(path), self.kimg)
+
+    def _write_snapshot(self) -> None:
+        train = {"recipe": self.cfg.recipe, "data": self.cfg.data, "kimg": round(self.kimg, 3),
+                 "step": self.step, "seed": self.cfg.seed, "dataset_licence": self.dataset.licence,
+                 "total_sec": round(self.total_sec, 1)}
+        path = save_generator(self.run.snapshot_stem(self.kimg), self.generator_for_export(),
+                              self.cfg.arch, self.cfg.model, train)
+        self.hooks.on_snapshot(str(path), self.kimg)
+
+    # ------------------------------------------------------------------ resume state
+    def state_dict(self) -> dict:
+        """Everything that decides the next step. RNG states come from every rank."""
+        rng = {"gen": self.gen.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        rngs = [rng]
+        if self.dist.enabled:
+            rngs = [None] * self.dist.world_size
+            dist.all_gather_object(rngs, rng)
+        return {
+            "format": 1,
+            "config": self.cfg.to_dict(),
+            "counters": {"cur_nimg": self.cur_nimg, "step": self.step, "tick": self.tick,
+                         "total_sec": self.total_sec},
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "rng": rngs,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.G_ema is not None and state.get("G_ema") is not None:
+            self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.sampler.load_state_dict(state["sampler"])
+        c = state["counters"]
+        self.cur_nimg, self.step, self.tick, self.total_sec = c["cur_nimg"], c["step"], c["tick"], c["total_sec"]
+        rngs = state["rng"]
+        if len(rngs) != self.dist.world_size:
+            # A different process count cannot replay the same streams; continue from fresh ones.
+            self.gen.manual_seed(self.cfg.seed * 1_000_003 + self.dist.rank + 7 * self.step)
+            return
+        rng = rngs[self.dist.rank]
+        self.gen.set_state(rng["gen"])
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+
+    def save_resume(self) -> None:
+        state = self.state_dict()  # collective under DDP: every rank calls it
+        if self.dist.rank == 0 and self.run is not None:
+            self.run.save_resume(state)
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> str:
+        """Train until cfg.kimg or should_stop; returns "done" or "stopped".
+        Rank 0 writes samples, snapshots, log records and the resume state."""
+        cfg, writer = self.cfg, (self.run is not None and self.dist.rank == 0)
+        total_nimg = int(round(cfg.kimg * 1000))
+        tick_nimg = int(round(cfg.tick_kimg * 1000))
+        if writer and not (self.run.samples / "reals.png").exists():
+            n = min(cfg.num_samples, len(self.dataset))
+            reals = images.make_grid(self.dataset.images[:n].permute(0, 2, 3, 1).numpy())
+            images.save_png(self.run.samples / "reals.png", reals, {"kind": "training-reals", "data": cfg.data})
+        if writer and self.cur_nimg == 0:
+            self._write_sample()
+        tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
+        status = "done"
+        while self.cur_nimg < total_nimg:
+            # One step: D phase(s), G phase, EMA.
+            t0 = time.time()
+            out = self.train_step()
+            self.total_sec += time.time() - t0
+            for k, v in out.items():
+                self._tick_sums[k] = self._tick_sums.get(k, 0.0) + v
+            self._tick_steps += 1
+            self.hooks.on_step({"kimg": self.kimg, "step": self.step, **out})
+            stop = self._any_rank(bool(self.hooks.should_stop()))
+            done = self.cur_nimg >= total_nimg
+
+            # Tick: a log record, and at their own cadences a sample grid and a snapshot.
+            if self.cur_nimg - tick_start_nimg >= tick_nimg or done or stop:
+                self.tick += 1
+                dt = time.time() - tick_start_time
+                dk = (self.cur_nimg - tick_start_nimg) / 1000.0
+                record = {"tick": self.tick, "kimg": round(self.kimg, 3), "step": self.step,
+                          **{k: v / self._tick_steps for k, v in self._tick_sums.items()},
+                          "sec_per_tick": round(dt, 3), "sec_per_kimg": round(dt / max(dk, 1e-9), 3),
+                          "total_sec": round(self.total_sec, 1), "stage": None, "alpha": None,
+                          "time": time.time()}
+                self._tick_sums, self._tick_steps = {}, 0
+                if writer:
+                    self.run.append_log(record)
+                self.hooks.on_tick(record)
+                if writer and (self.tick % cfg.sample_ticks == 0 or done or stop):
+                    self._write_sample()
+                if self.tick % cfg.snapshot_ticks == 0 or done or stop:
+                    if writer:
+                        self._write_snapshot()
+                    self.save_resume()
+                tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
+            if stop:
+                status = "stopped"
+                break
+        return status

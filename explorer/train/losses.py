@@ -1,0 +1,44 @@
+"""GAN losses as small pure functions of logits (and, for penalties, of D and its inputs)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bce_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+               real_targets: torch.Tensor | float = 1.0, fake_targets: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Discriminator binary cross-entropy (Goodfellow et al. 2014).
+
+    Targets may be soft or noisy tensors [N] (label smoothing / noise / flips)."""
+    rt = torch.as_tensor(real_targets, dtype=real_logits.dtype, device=real_logits.device).expand_as(real_logits)
+    ft = torch.as_tensor(fake_targets, dtype=fake_logits.dtype, device=fake_logits.device).expand_as(fake_logits)
+    return (F.binary_cross_entropy_with_logits(real_logits, rt)  # -t log s(l) - (1-t) log(1-s(l))
+            + F.binary_cross_entropy_with_logits(fake_logits, ft))
+
+
+def nonsaturating_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator loss that keeps gradients alive when D wins (Goodfellow et al. 2014, Sec. 3)."""
+    return F.softplus(-fake_logits).mean()  # -log(sigmoid(logits))
+
+
+def wgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Critic loss: the negated estimate of the Wasserstein-1 distance (Arjovsky et al. 2017)."""
+    return fake_scores.mean() - real_scores.mean()  # E[D(G(z))] - E[D(x)]
+
+
+def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    return -fake_scores.mean()  # -E[D(G(z))]
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP penalty E[(||grad D(x_hat)||_2 - 1)^2] on x_hat = eps*real + (1-eps)*fake
+    (Gulrajani et al. 2017, Eq. 3). eps is [N] uniform in [0, 1], drawn by the caller so
+    the step stays reproducible. Returns the penalty without the lambda factor."""
+    assert real.shape == fake.shape and eps.shape == real.shape[:1]
+    e = eps.view(-1, *([1] * (real.ndim - 1))).to(real.dtype)
+    x_hat = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)  # [N, C, H, W]
+    scores = D(x_hat)  # [N]
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    norm = grad.flatten(1).norm(2, dim=1)  # [N]
+    return ((norm - 1.0) ** 2).mean()

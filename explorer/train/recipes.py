@@ -1,0 +1,88 @@
+"""Named recipes (architecture + loss + optimiser + schedule) and the resolved TrainConfig.
+
+A run's config.json is a TrainConfig: every value that shaped the run, after the recipe's
+defaults and the user's overrides were merged, so a run can be read and resumed alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..models import make_config
+
+LOSSES = ("bce", "wgan-gp")
+
+
+@dataclass
+class TrainConfig:
+    recipe: str = "dcgan"            # name in RECIPES that supplied the defaults below
+    arch: str = "dcgan"              # name in models.ARCHITECTURES
+    model: dict = field(default_factory=dict)  # architecture config (res and channels included)
+    data: str = "mnist"              # "mnist" | "faces" | a folder or .zip of images
+    res: int = 32                    # image resolution in pixels
+    channels: int | None = None      # 1 or 3; None = the dataset's own (1 for mnist, 3 otherwise)
+    data_size: int | None = None     # use at most this many images (faces: how many to render)
+    kimg: float = 20.0               # training length, in thousands of real images shown to D
+    batch: int = 64                  # global batch, split evenly across DDP processes
+    seed: int = 0                    # one seed makes the whole run reproducible
+    loss: str = "bce"                # "bce" (non-saturating) | "wgan-gp"
+    lr_g: float = 2e-4               # Adam learning rate of G
+    lr_d: float = 2e-4               # Adam learning rate of D (a separate rate is a stabiliser)
+    beta1: float = 0.5               # Adam beta1
+    beta2: float = 0.999             # Adam beta2
+    n_critic: int = 1                # D steps per G step
+    gp_lambda: float = 0.0           # gradient-penalty weight (WGAN-GP: 10)
+    label_smoothing: float = 0.0     # real target = 1 - this (one-sided, Salimans et al. 2016); bce only
+    label_noise: float = 0.0         # std of Gaussian noise added to D's targets; bce only
+    label_flip: float = 0.0          # probability of swapping a sample's real/fake target; bce only
+    ema_kimg: float | None = None    # half-life of G_ema in kimg; None = no EMA, snapshots hold G
+    tick_kimg: float = 1.0           # one log record (and progress line) per this many kimg
+    sample_ticks: int = 2            # fixed-z sample grid every this many ticks
+    snapshot_ticks: int = 5          # snapshot + resume state every this many ticks
+    num_samples: int = 64            # images in each sample grid
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.kimg <= 0 or self.batch <= 0 or self.tick_kimg <= 0:
+            raise ValueError("kimg, batch and tick_kimg must be positive")
+        if self.n_critic < 1:
+            raise ValueError("n_critic must be at least 1")
+        for name in ("label_smoothing", "label_flip"):
+            if not 0.0 <= getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in [0, 0.5), got {getattr(self, name)}")
+        if self.loss == "wgan-gp" and (self.label_smoothing or self.label_noise or self.label_flip):
+            raise ValueError("label smoothing/noise/flips apply to the bce loss only, not to wgan-gp")
+        if self.sample_ticks < 1 or self.snapshot_ticks < 1:
+            raise ValueError("sample_ticks and snapshot_ticks must be at least 1")
+        make_config(self.arch, self.model)  # fails early, with the field's own message
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"config has unknown fields {unknown}")
+        return cls(**d)
+
+
+RECIPES: dict[str, dict] = {
+    # Radford et al. 2016: Adam(2e-4, beta1 0.5), batch norm in both nets, BCE.
+    "dcgan": dict(arch="dcgan", loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, n_critic=1,
+                  gp_lambda=0.0, batch=64, model={"d_norm": "batch"}),
+    # Gulrajani et al. 2017, Alg. 1: lambda 10, n_critic 5, Adam(1e-4, 0, 0.9), no batch norm in the critic.
+    "wgan-gp": dict(arch="dcgan", loss="wgan-gp", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, n_critic=5,
+                    gp_lambda=10.0, batch=64, model={"d_norm": "none"}),
+}
+
+
+def make_train_config(recipe: str, *, res: int, channels: int, model: dict | None = None, **overrides) -> TrainConfig:
+    """Recipe defaults, then overrides; `model` entries override the recipe's architecture fields."""
+    if recipe not in RECIPES:
+        raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    base = dict(RECIPES[recipe])
+    arch_cfg = {**base.pop("model", {}), **(model or {}), "res": res, "channels": channels}
+    return TrainConfig(recipe=recipe, model=arch_cfg, res=res, channels=channels, **{**base, **overrides})

@@ -1,0 +1,95 @@
+"""The run directory: the contract between a training process and whatever watches it.
+
+    config.json   the resolved TrainConfig
+    log.jsonl     one JSON object per tick (kimg, losses, sec_per_kimg, ...)
+    samples/      fixed-z grids (fakes000123.png = after 123 kimg; reals.png)
+    snapshots/    snapshot-000123.safetensors + .json, loadable by the explorer
+    resume/       state.pt: everything needed to continue exactly (weights_only loadable)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from ..fsutil import atomic_write_bytes
+from .recipes import TrainConfig
+
+
+class RunError(ValueError):
+    """A run directory that cannot be used as asked; the message says what to do."""
+
+
+class RunDir:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.config_path = self.root / "config.json"
+        self.log_path = self.root / "log.jsonl"
+        self.samples = self.root / "samples"
+        self.snapshots = self.root / "snapshots"
+        self.resume_path = self.root / "resume" / "state.pt"
+
+    def create(self, cfg: TrainConfig) -> "RunDir":
+        if self.config_path.exists():
+            raise RunError(f"{self.root} already holds a run; continue it with --resume {self.root} "
+                           "or choose another --out.")
+        for d in (self.samples, self.snapshots, self.resume_path.parent):
+            d.mkdir(parents=True, exist_ok=True)
+        self.write_config(cfg)
+        return self
+
+    def write_config(self, cfg: TrainConfig) -> None:
+        atomic_write_bytes(self.config_path, json.dumps(cfg.to_dict(), indent=2).encode())
+
+    def read_config(self) -> TrainConfig:
+        if not self.config_path.is_file():
+            raise RunError(f"{self.root} is not a run directory (no config.json); start a run with --out.")
+        try:
+            return TrainConfig.from_dict(json.loads(self.config_path.read_text()))
+        except (json.JSONDecodeError, TypeError, ValueError) as e:
+            raise RunError(f"{self.config_path} is unreadable ({e}).") from None
+
+    def append_log(self, record: dict) -> None:
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+
+    def read_log(self) -> list[dict]:
+        """Every complete record; a torn last line (a kill mid-write) is ignored."""
+        if not self.log_path.is_file():
+            return []
+        out = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def truncate_log(self, kimg: float) -> None:
+        """Drop records written after the resume point, so a resumed run's log has no duplicates."""
+        keep = [r for r in self.read_log() if r.get("kimg", 0) <= kimg + 1e-9]
+        atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+    def save_resume(self, state: dict) -> None:
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.resume_path, buf.getvalue())
+
+    def load_resume(self) -> dict:
+        if not self.resume_path.is_file():
+            raise RunError(f"{self.root} has no resume state yet ({self.resume_path}); start it again with --out.")
+        try:
+            return torch.load(self.resume_path, map_location="cpu", weights_only=True)
+        except Exception as e:  # a foreign or damaged file: say so, never run its code
+            raise RunError(f"{self.resume_path} could not be read ({type(e).__name__}: {e}).") from None
+
+    def snapshot_stem(self, kimg: float) -> Path:
+        return self.snapshots / f"snapshot-{int(round(kimg)):06d}"
+
+    def sample_path(self, kimg: float) -> Path:
+        return self.samples / f"fakes{int(round(kimg)):06d}.png"

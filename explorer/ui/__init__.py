@@ -1,0 +1,1 @@
+"""The Gradio app. The only part of the package that imports gradio."""

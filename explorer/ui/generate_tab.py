@@ -1,0 +1,92 @@
+"""The Generate tab: a grid of images from any checkpoint for the seeds typed."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from ..edit.latents import parse_seeds
+from ..render import GridRequest, RenderError
+from .services import Services
+
+MAX_SEEDS = 64
+EMPTY_TEXT = (
+    "**No models found yet.** Shipped checkpoints live in `weights/` (a `.safetensors` file plus a `.json` "
+    "file of the same name). Train one from a terminal, e.g.\n\n"
+    "`python -m explorer.train --recipe dcgan --data mnist --res 32 --kimg 20 --out runs/dcgan-mnist`\n\n"
+    "then press **Refresh list**: every run's newest snapshot in `runs/` appears here."
+)
+
+
+def describe(entry, meta: dict, n: int, ms: float) -> str:
+    train = meta.get("train", {})
+    parts = [f"**{entry.name}**: {entry.arch.upper()}, {entry.channels}×{entry.res}×{entry.res}"]
+    if train.get("kimg") is not None:
+        parts.append(f"trained {train['kimg']:g} kimg on {train.get('data', '?')} with recipe {train.get('recipe', '?')}")
+    if train.get("dataset_licence"):
+        parts.append(f"data: {train['dataset_licence']}")
+    parts.append(f"{n} image{'s' if n != 1 else ''} in {ms:.0f} ms")
+    return " · ".join(parts)
+
+
+def generate(services: Services, model_name: str | None, seeds_text: str, psi: float):
+    """Handler: (grid uint8 [H, W, C], info markdown). Problems become gr.Error sentences."""
+    if not model_name:
+        raise gr.Error("No model is selected. Train or import one, then press Refresh list.")
+    entry = services.find_model(model_name)
+    if entry is None:
+        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    try:
+        seeds = parse_seeds(seeds_text, max_count=MAX_SEEDS)
+        t0 = time.perf_counter()
+        grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), float(psi)))
+        ms = (time.perf_counter() - t0) * 1000
+        _, meta = services.renderer.model(entry.path)
+    except (ValueError, RenderError) as e:
+        raise gr.Error(str(e)) from None
+    if grid.shape[2] == 1:
+        grid = grid[:, :, 0]
+    return grid, describe(entry, meta, len(seeds), ms)
+
+
+def refresh(services: Services, current: str | None):
+    """Handler: the rescanned model list, keeping the current choice when it still exists."""
+    names = [m.name for m in services.models()]
+    value = current if current in names else (names[0] if names else None)
+    return gr.update(choices=names, value=value), gr.update(visible=not names)
+
+
+def create_generate_tab(services: Services) -> dict:
+    names = [m.name for m in services.models()]
+    with gr.Tab("Generate", id="generate"):
+        empty = gr.Markdown(EMPTY_TEXT, visible=not names, elem_id="gen-empty")
+        with gr.Row(equal_height=True):
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+                                elem_id="gen-model")
+            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, elem_id="gen-refresh")
+        with gr.Row(equal_height=True):
+            seeds = gr.Textbox("0-15", label="Seeds", info="whole numbers and ranges, e.g. 1-8, 42",
+                               max_lines=1, scale=3, elem_id="gen-seeds")
+            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ",
+                            info="1 = no truncation; towards 0 = closer to the average image",
+                            scale=3, elem_id="gen-psi")
+            go = gr.Button("Generate", variant="primary", scale=1, elem_id="gen-button")
+        grid = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=520,
+                        elem_id="gen-grid")
+        info = gr.Markdown(elem_id="gen-info")
+
+    def _generate(m, s, p):
+        return generate(services, m, s, p)
+
+    def _refresh(m):
+        return refresh(services, m)
+
+    inputs, outputs = [model, seeds, psi], [grid, info]
+    gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
+          concurrency_limit=2, trigger_mode="always_last")
+    psi.input(_generate, inputs, outputs, api_name="generate_psi", concurrency_limit=2,
+              trigger_mode="always_last", show_progress="hidden")
+    refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
+    return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
+            "empty": empty, "refresh": refresh_btn, "generate_fn": _generate}

@@ -1,0 +1,137 @@
+"""Checkpoints: name.safetensors (tensors only) + name.json (what rebuilds the generator).
+
+JSON: {"format": 1, "arch": ..., "config": {...}, "train": {...}}. Nothing is pickled, so a
+checkpoint never runs code and never needs this project's classes to be importable by name."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from .fsutil import atomic_write_bytes
+from .models import ARCHITECTURES, build_generator
+
+FORMAT = 1
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be opened; the message says what to do."""
+
+
+def _stem(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
+
+
+def save_generator(path: str | os.PathLike, G: nn.Module, arch: str, config: dict, train: dict | None = None) -> Path:
+    """Write path.safetensors then path.json, each atomically; the JSON is the commit point."""
+    stem = _stem(path)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
+    meta = {"format": FORMAT, "arch": arch, "config": config, "train": train or {}}
+    atomic_write_bytes(stem.with_suffix(".safetensors"), st_save(tensors))
+    atomic_write_bytes(stem.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True).encode())
+    return stem.with_suffix(".json")
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    stem = _stem(path)
+    jp = stem.with_suffix(".json")
+    try:
+        meta = json.loads(jp.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{jp} is missing: a checkpoint is a .safetensors file plus a .json file "
+                              "with the same name.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{jp} is not valid JSON ({e}); re-export the checkpoint.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{jp} is not a GAN Explorer checkpoint of format {FORMAT}.")
+    if meta.get("arch") not in ARCHITECTURES:
+        raise CheckpointError(f"{jp} names architecture {meta.get('arch')!r}; this version knows "
+                              f"{', '.join(ARCHITECTURES)}.")
+    if not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{jp} has no 'config' object.")
+    return meta
+
+
+def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild G from its JSON config and load its tensors strictly; G is in eval mode."""
+    stem = _stem(path)
+    meta = read_meta(stem)
+    try:
+        G = build_generator(meta["arch"], meta["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{stem.with_suffix('.json')} has an invalid config: {e}") from None
+    sp = stem.with_suffix(".safetensors")
+    try:
+        if sp.stat().st_size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"{sp} is larger than {MAX_CHECKPOINT_BYTES // 2**30} GiB; refusing to load it.")
+        tensors = st_load(sp.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{sp} is missing; copy it next to {stem.with_suffix('.json').name}.") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{sp} is not a readable safetensors file ({e}); re-download or re-export it.") from None
+    expected = G.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(tensors) if tensors[k].shape != expected[k].shape)
+    if missing or extra or wrong:
+        raise CheckpointError(f"{sp} does not match its config: missing {missing[:3]}, unexpected {extra[:3]}, "
+                              f"wrong shape {wrong[:3]}. The .json and .safetensors files belong to different models.")
+    G.load_state_dict(tensors, strict=True)
+    return G.to(device).eval().requires_grad_(False), meta
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str          # unique label shown in the UI
+    path: str          # the .json file
+    arch: str
+    res: int
+    channels: int
+    source: str        # "shipped" (weights/) or "run" (a training run's snapshot)
+    kimg: float | None
+
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None
+                     ) -> list[ModelEntry]:
+    """Shipped checkpoints in weights_dir, then every run's newest snapshot in runs_dir.
+    Broken entries are left out here; opening one names what is wrong."""
+    entries: list[ModelEntry] = []
+
+    def add(jp: Path, name: str, source: str):
+        try:
+            meta = read_meta(jp)
+        except CheckpointError:
+            return
+        if not jp.with_suffix(".safetensors").is_file():
+            return
+        cfg = meta["config"]
+        fields = {f.name: f.default for f in dataclasses.fields(ARCHITECTURES[meta["arch"]].config)}
+        entries.append(ModelEntry(name, str(jp), meta["arch"], int(cfg.get("res", fields.get("res", 0))),
+                                  int(cfg.get("channels", fields.get("channels", 3))), source,
+                                  meta.get("train", {}).get("kimg")))
+
+    if weights_dir and Path(weights_dir).is_dir():
+        for jp in sorted(Path(weights_dir).glob("*.json")):
+            if _NAME_OK.match(jp.stem):
+                add(jp, jp.stem, "shipped")
+    if runs_dir and Path(runs_dir).is_dir():
+        for run in sorted(p for p in Path(runs_dir).iterdir() if p.is_dir()):
+            snaps = sorted((run / "snapshots").glob("*.json"))
+            if snaps and _NAME_OK.match(run.name):
+                add(snaps[-1], f"run: {run.name}", "run")
+    return entries

@@ -37,10 +37,10 @@ def create_app(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    from explorer.ui.app import CSS
+    from explorer.ui.app import LAUNCH_OPTIONS
 
     demo = create_app(args)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=True)
+    demo.launch(server_name=args.host, server_port=args.port, **LAUNCH_OPTIONS)
 
 
 if __name__ == "__main__":

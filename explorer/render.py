@@ -45,6 +45,8 @@ class Renderer:
             G, meta = load_generator(checkpoint, self.device)
         except CheckpointError as e:
             raise RenderError(str(e)) from None
+        if self.device.type == "cpu":  # 4-10 % more img/s at batch 16 on CPU (bench/generate.py)
+            G = G.to(memory_format=torch.channels_last)
         with self._lock:
             self._models[checkpoint] = (G, meta)
             while len(self._models) > self.max_models:

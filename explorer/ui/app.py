@@ -12,6 +12,10 @@ CSS = """
 #gen-grid img { image-rendering: pixelated; object-fit: contain; }
 """
 
+# launch() options shared by app.py and the tests: no run history in localStorage (a slider app
+# would store every render), upload limit enforced by the server.
+LAUNCH_OPTIONS = dict(css=CSS, show_error=True, run_history=False, max_file_size="50mb")
+
 HEADER = (f"# GAN Explorer <small>v{__version__}</small>\n"
           "Train the classic GAN families and explore what they learned.")
 
@@ -21,8 +25,10 @@ def build_app(services: Services) -> gr.Blocks:
         gr.Markdown(HEADER)
         with gr.Tabs():
             gen = create_generate_tab(services)
-        # First picture as soon as the page opens, when there is a model to show.
-        demo.load(gen["generate_fn"], [gen["model"], gen["seeds"], gen["psi"]], [gen["grid"], gen["info"]],
-                  api_visibility="private") if gen["model"].value else None
+        # On every page load: rescan the models (a run may have finished since the server started),
+        # then draw the first grid.
+        demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
+                  ).then(gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
+                         [gen["grid"], gen["info"]], api_visibility="private")
     demo.queue(api_open=False, max_size=64, default_concurrency_limit=2)
     return demo

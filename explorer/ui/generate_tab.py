@@ -61,17 +61,19 @@ def create_generate_tab(services: Services) -> dict:
     names = [m.name for m in services.models()]
     with gr.Tab("Generate", id="generate"):
         empty = gr.Markdown(EMPTY_TEXT, visible=not names, elem_id="gen-empty")
-        with gr.Row(equal_height=True):
+        with gr.Row():
+            # allow_custom_value: a model trained after this page loaded can still be named (by an API
+            # client too); generate() checks the name against a fresh scan.
             model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
-                                elem_id="gen-model")
-            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, elem_id="gen-refresh")
-        with gr.Row(equal_height=True):
+                                allow_custom_value=True, elem_id="gen-model")
+            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="gen-refresh")
+        with gr.Row():
             seeds = gr.Textbox("0-15", label="Seeds", info="whole numbers and ranges, e.g. 1-8, 42",
                                max_lines=1, scale=3, elem_id="gen-seeds")
             psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ",
                             info="1 = no truncation; towards 0 = closer to the average image",
                             scale=3, elem_id="gen-psi")
-            go = gr.Button("Generate", variant="primary", scale=1, elem_id="gen-button")
+            go = gr.Button("Generate", variant="primary", scale=1, min_width=120, elem_id="gen-button")
         grid = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=520,
                         elem_id="gen-grid")
         info = gr.Markdown(elem_id="gen-info")
@@ -82,6 +84,9 @@ def create_generate_tab(services: Services) -> dict:
     def _refresh(m):
         return refresh(services, m)
 
+    def _generate_if_any(m, s, p):
+        return generate(services, m, s, p) if m else (gr.skip(), gr.skip())
+
     inputs, outputs = [model, seeds, psi], [grid, info]
     gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
           concurrency_limit=2, trigger_mode="always_last")
@@ -89,4 +94,5 @@ def create_generate_tab(services: Services) -> dict:
               trigger_mode="always_last", show_progress="hidden")
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
     return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
-            "empty": empty, "refresh": refresh_btn, "generate_fn": _generate}
+            "empty": empty, "refresh": refresh_btn, "generate_fn": _generate, "refresh_fn": _refresh,
+            "generate_if_any_fn": _generate_if_any}

@@ -1,0 +1,158 @@
+"""Generator speed: batch-1 latency, batch-16 throughput, FLOPs and the fraction of the machine's
+measured conv peak that the generator reaches, per model config, thread count and memory format.
+
+    python bench/generate.py                    # 1 thread, CPU (~20 s)
+    python bench/generate.py --threads 1,2      # both thread counts, one after the other
+    python bench/generate.py --quick            # fewer repeats (~10 s)
+
+Prints one JSON object; writes nothing. The peak is a 3x3 conv [16, 128, 64, 64] -> 128 channels
+timed here, with the same threads, so fraction_of_peak = GFLOP/img * img/s / peak means "how close
+to the floor", whatever the machine or its load. FLOPs are what FlopCounterMode counts (convs and
+matmuls, 2 per multiply-add; batch norm and activations are free). Times are medians after a warm-up."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
+from explorer.device import pick_device  # noqa: E402
+from explorer.models import build_generator  # noqa: E402
+
+# name -> DCGAN config. WGAN-GP trains the same G, so its speed is the dcgan row at equal config.
+MODELS = {
+    "dcgan-32-gray-ngf64": dict(res=32, channels=1, ngf=64),   # as shipped for MNIST
+    "dcgan-64-rgb-ngf64": dict(res=64, channels=3, ngf=64),    # the PyTorch example's config
+}
+FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+# PyTorch example DCGAN 64x64 ngf 64, this kind of machine, quiet (bench brief).
+REFERENCE = {"model": "dcgan-64-rgb-ngf64", "batch1_ms": 6.0, "batch16_img_per_s": 417.0}
+
+
+def cpu_model() -> str:
+    try:  # Linux; elsewhere the architecture name is all we say
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
+def call_times(fns: dict, repeats: int, warmup: int, device: torch.device) -> dict:
+    """{name: [wall seconds per call]}, the variants interleaved call by call so a neighbour's
+    load drifting over the run biases none of them. CUDA is synchronised."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    sync()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def count_flops(fn) -> int:
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return fc.get_total_flops()
+
+
+@torch.inference_mode()
+def conv_peak(device: torch.device, repeats: int) -> dict:
+    """GFLOP/s of one large 3x3 conv, in both memory formats; the better one is the peak."""
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).to(device).eval()
+    x = torch.randn(16, 128, 64, 64, device=device)  # [N, C, H, W]
+    flops = count_flops(lambda: conv(x))
+    fns = {}
+    for name, fmt in FORMATS.items():
+        c, xf = copy.deepcopy(conv).to(memory_format=fmt), x.contiguous(memory_format=fmt)
+        fns[name] = lambda c=c, xf=xf: c(xf)
+    times = call_times(fns, repeats, 1, device)
+    out = {"input": list(x.shape), "out_channels": 128, "kernel": 3, "gflop": round(flops / 1e9, 3),
+           **{f"{k}_gflop_per_s": round(flops / statistics.median(t) / 1e9, 1) for k, t in times.items()}}
+    out["peak_gflop_per_s"] = max(out[f"{k}_gflop_per_s"] for k in FORMATS)
+    # A ~0.2 s call is preempted more often than a 10 ms one, so under load the median peak reads
+    # low and fractions can pass 1; the best call says what the machine can do when left alone.
+    out["best_call_gflop_per_s"] = round(flops / min(min(t) for t in times.values()) / 1e9, 1)
+    return out
+
+
+@torch.inference_mode()
+def bench_model(cfg: dict, device: torch.device, n1: int, n16: int) -> dict:
+    """{format: timings}; every format's G has the same weights (one seed)."""
+    Gs = {}
+    for name, fmt in FORMATS.items():
+        torch.manual_seed(0)
+        Gs[name] = build_generator("dcgan", cfg).to(device).eval().to(memory_format=fmt)
+    z_dim = Gs["contiguous"].z_dim
+    z1, z16 = torch.randn(1, z_dim, device=device), torch.randn(16, z_dim, device=device)  # [N, z_dim]
+    t1 = call_times({k: (lambda G=G: G(z1)) for k, G in Gs.items()}, n1, 5, device)
+    t16 = call_times({k: (lambda G=G: G(z16)) for k, G in Gs.items()}, n16, 3, device)
+    t1, t16 = ({k: statistics.median(v) for k, v in t.items()} for t in (t1, t16))
+    return {k: {"batch1_ms": round(t1[k] * 1e3, 3), "batch16_ms": round(t16[k] * 1e3, 2),
+                "batch16_img_per_s": round(16 / t16[k], 1)} for k in Gs}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", default="1", help="torch intra-op threads; a comma list runs each (default 1)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | mps | auto (default cpu)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke run")
+    args = p.parse_args(argv)
+    device = pick_device(args.device)
+    threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    # Enough repeats that a median survives a busy neighbour; batch 1 is cheap, so many.
+    n1, n16, n_peak = (30, 10, 5) if args.quick else (100, 30, 11)
+
+    out = {
+        "bench": "generate",
+        "machine": {"torch": torch.__version__, "python": platform.python_version(), "cpu_count": os.cpu_count(),
+                    "cpu": cpu_model(), "device": str(device),
+                    "threads": threads, "load_avg_1min_at_start": round(os.getloadavg()[0], 2),
+                    "quick": args.quick},
+        "repeats": {"batch1": n1, "batch16": n16, "peak_conv": n_peak},
+        "reference": REFERENCE,
+        "models": {},
+        "peak_conv": {},
+        "results": [],
+    }
+    with torch.inference_mode():
+        for name, cfg in MODELS.items():
+            G = build_generator("dcgan", cfg).eval()
+            flops = count_flops(lambda: G(torch.randn(1, G.z_dim)))  # FLOPs per image (batch 1)
+            out["models"][name] = {"config": cfg, "params": sum(q.numel() for q in G.parameters()),
+                                   "flops_per_img": flops, "gflop_per_img": round(flops / 1e9, 4)}
+    for n in threads:
+        torch.set_num_threads(n)
+        peak = conv_peak(device, n_peak)
+        out["peak_conv"][str(n)] = peak
+        for name, cfg in MODELS.items():
+            gflop = out["models"][name]["flops_per_img"] / 1e9
+            rows = bench_model(cfg, device, n1, n16)
+            for r in rows.values():
+                r["gflop_per_s"] = round(gflop * r["batch16_img_per_s"], 1)
+                r["fraction_of_peak"] = round(r["gflop_per_s"] / peak["peak_gflop_per_s"], 3)
+            best1 = min(rows, key=lambda k: rows[k]["batch1_ms"])
+            best16 = max(rows, key=lambda k: rows[k]["batch16_img_per_s"])
+            out["results"].append({"model": name, "threads": n, **rows,
+                                   "fastest_batch1": best1, "fastest_batch16": best16})
+    out["machine"]["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

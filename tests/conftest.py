@@ -1,0 +1,148 @@
+"""Shared pytest fixtures.
+
+App fixtures (used by test_app.py and test_browser.py). Everything here is built from a tiny,
+untrained DCGAN written to disk in a few milliseconds; nothing is trained or downloaded.
+
+- `make_tiny_checkpoint(stem, seed)`  helper: write a 16 px RGB DCGAN checkpoint at `stem`.
+- `launch_app(dirs)`   helper generator: serve app.create_app over `dirs` until closed.
+- `app_tiny_dirs`      session: AppDirs(weights, runs) holding one shipped checkpoint, "tiny".
+- `app_empty_dirs`     session: AppDirs(weights, runs), both empty.
+- `app_tiny_services`  session: Services over `app_tiny_dirs` on the CPU (for handler calls).
+- `app_tiny_server`    session: the real app (app.create_app) over `app_tiny_dirs`, launched on a
+                       free port; a LaunchedApp with `.url` and `.demo`.
+- `app_empty_server`   session: the same over `app_empty_dirs`.
+
+The session fixtures are shared by every test: tests that add files must use their own
+folders (tmp_path), never these.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no version check call home
+# Gradio caches every returned image at /tmp/gradio/<hash of its bytes>/image.png, rewritten in
+# place (not atomically) and cleaned up by delete_cache, and that folder is shared by every
+# Gradio process on the machine. Our test models are deterministic, so two test runs at once write
+# the very same paths: give this process its own cache folder (it is read when gradio is imported).
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gradio-tests-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# One torch thread: on a loaded 2-core box it is several times faster than two for tiny models.
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # app.py lives at the repo root, outside the package
+    sys.path.insert(0, str(REPO))
+
+TINY_CONFIG = {"res": 16, "channels": 3, "ngf": 8}               # DCGANConfig fields
+TINY_TRAIN = {"kimg": 1, "data": "faces", "recipe": "dcgan"}     # the checkpoint's "train" block
+TINY_NAME = "tiny"                                               # its name in the model list
+
+
+def make_tiny_checkpoint(stem: str | os.PathLike, seed: int = 0, train: dict | None = None) -> Path:
+    """Write `stem`.safetensors + `stem`.json: an untrained 16 px RGB DCGAN, weights from `seed`.
+
+    DCGAN's own init, N(0, 0.02), gives an untrained G whose every image is flat grey
+    (pixels 127..129), too faint for tests that compare pictures (psi 0.5 and 0.45 even
+    render the same bytes). He-scaled weights give full-contrast images instead."""
+    from torch import nn
+
+    from explorer.models import build_generator
+    from explorer.weights import save_generator
+
+    torch.manual_seed(seed)
+    G = build_generator("dcgan", TINY_CONFIG)
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, nn.ConvTranspose2d):
+                # Inputs per output pixel: C_in from the 1x1 start, C_in x 2 x 2 for a stride-2, k=4 layer.
+                fan_in = m.in_channels * (1 if m.stride[0] == 1 else 4)
+                m.weight.normal_(0.0, (2.0 / fan_in) ** 0.5)
+    return save_generator(stem, G, "dcgan", TINY_CONFIG, TINY_TRAIN if train is None else train)
+
+
+@dataclass(frozen=True)
+class AppDirs:
+    weights: Path   # the app's --weights folder
+    runs: Path      # the app's --runs folder
+
+
+@dataclass(frozen=True)
+class LaunchedApp:
+    url: str        # "http://127.0.0.1:<port>/"
+    demo: object    # the gr.Blocks being served
+    dirs: AppDirs
+
+
+def _dirs(root: Path) -> AppDirs:
+    dirs = AppDirs(root / "weights", root / "runs")
+    dirs.weights.mkdir(parents=True)
+    dirs.runs.mkdir(parents=True)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def app_tiny_dirs(tmp_path_factory) -> AppDirs:
+    dirs = _dirs(tmp_path_factory.mktemp("app-tiny"))
+    make_tiny_checkpoint(dirs.weights / TINY_NAME)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def app_empty_dirs(tmp_path_factory) -> AppDirs:
+    return _dirs(tmp_path_factory.mktemp("app-empty"))
+
+
+@pytest.fixture(scope="session")
+def app_tiny_services(app_tiny_dirs):
+    from explorer.ui.services import Services
+
+    return Services(app_tiny_dirs.weights, app_tiny_dirs.runs, torch.device("cpu"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_app(dirs: AppDirs):
+    """Build the app as `python app.py` does and serve it in this process; yields a LaunchedApp."""
+    import app
+    from explorer.ui.app import LAUNCH_OPTIONS
+
+    port = _free_port()
+    args = app.parse_args(["--weights", str(dirs.weights), "--runs", str(dirs.runs), "--port", str(port),
+                           "--device", "cpu"])
+    threads = torch.get_num_threads()
+    demo = app.create_app(args)
+    torch.set_num_threads(threads)  # create_app sets a process-wide thread count; keep other tests' own
+    # The same launch options as app.main(), plus the in-process ones.
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=args.port, quiet=True,
+                **LAUNCH_OPTIONS)
+    try:
+        yield LaunchedApp(f"http://127.0.0.1:{port}/", demo, dirs)
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_tiny_server(app_tiny_dirs):
+    yield from launch_app(app_tiny_dirs)
+
+
+@pytest.fixture(scope="session")
+def app_empty_server(app_empty_dirs):
+    yield from launch_app(app_empty_dirs)

@@ -1,0 +1,148 @@
+"""The Generate tab in a real browser: Debian's Chromium driven by PyPI playwright
+(GRADIO.md, "Testing in three layers"). Never `playwright install`: it downloads a browser.
+CI: apt-get install -y --no-install-recommends chromium fonts-liberation.
+
+UPDATE_SCREENSHOTS=1 also writes assets/screenshot-generate.png for the README, taken from the
+repo's own weights/ and runs/ when they hold a model (a trained run looks better than the
+untrained test model), else from the tiny test model."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is absent; install it with "
+                "`apt-get install -y --no-install-recommends chromium fonts-liberation`",
+                allow_module_level=True)
+
+from conftest import REPO, TINY_NAME, AppDirs, launch_app  # noqa: E402
+from PIL import Image  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from explorer.ui.generate_tab import generate  # noqa: E402
+from explorer.weights import list_checkpoints  # noqa: E402
+
+# Gradio 6.31's queue calls pandas APIs that pandas 3 deprecates: noise from inside gradio.
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic"]
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+TIMEOUT_MS = 15_000
+
+# The grid's <img> once its bytes have loaded, and different from `old` (src changes first).
+GRID_LOADED = """(old) => {
+    const img = document.querySelector('#gen-grid img');
+    return img && img.src !== old && img.complete && img.naturalWidth > 0 ? img.src : false;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def wait_for_grid(page, old_src: str | None = None) -> str:
+    """The src of the grid image, once a new one (not `old_src`) has loaded."""
+    return page.wait_for_function(GRID_LOADED, arg=old_src).json_value()
+
+
+def picture(page, src: str) -> np.ndarray:
+    """The pixels the browser was sent for `src`."""
+    resp = page.request.get(src)
+    body = resp.body()
+    assert resp.ok and body.startswith(b"\x89PNG"), f"{src}: HTTP {resp.status}, {body[:80]!r}"
+    with Image.open(io.BytesIO(body)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def wait_for_picture(page, expected: np.ndarray, old_src: str) -> str:
+    """Wait until the grid shows `expected`: intermediate renders may come first (a slider
+    fires one event per step), but the last one must be the final value's picture."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    src = wait_for_grid(page, old_src)
+    while not np.array_equal(picture(page, src), expected):
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {TIMEOUT_MS} ms the grid still did not show the picture for the last inputs")
+        page.wait_for_timeout(100)
+        src = wait_for_grid(page, None)
+    return src
+
+
+def test_seeds_and_truncation_rerender_the_grid(page, app_tiny_server, app_tiny_services):
+    def expected(seeds: str, psi: float) -> np.ndarray:
+        return generate(app_tiny_services, TINY_NAME, seeds, psi)[0]
+
+    page.goto(app_tiny_server.url)
+    # The page renders the default seeds as soon as it opens.
+    src0 = wait_for_grid(page)
+    np.testing.assert_array_equal(picture(page, src0), expected("0-15", 1.0))
+    expect(page.locator("#gen-info")).to_contain_text("16 images")
+
+    # New seeds + Enter: a 2x2 grid of seeds 3, 5, 7. (A max_lines=1 Textbox is an <input>.)
+    seeds = page.locator("#gen-seeds input, #gen-seeds textarea")
+    seeds.fill("3, 5, 7")
+    seeds.press("Enter")
+    src1 = wait_for_picture(page, expected("3, 5, 7", 1.0), src0)
+    expect(page.locator("#gen-info")).to_contain_text("3 images")
+
+    # Ten left-arrow steps on the slider: 1.0 -> 0.5, one input event per step.
+    slider = page.locator("#gen-psi input[type=range]")
+    slider.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowLeft")
+    expect(slider).to_have_value("0.5")
+    src2 = wait_for_picture(page, expected("3, 5, 7", 0.5), src1)
+    assert len({src0, src1, src2}) == 3
+
+    # A bad seed shows the handler's sentence and leaves the last picture in place.
+    seeds.fill("abc")
+    seeds.press("Enter")
+    expect(page.locator(".toast-body.error [data-testid=toast-text]")).to_contain_text(
+        "type whole numbers like 1-8, 42")
+    assert page.locator("#gen-grid img").get_attribute("src") == src2
+
+
+@pytest.fixture
+def screenshot_server(app_tiny_server):
+    """In UPDATE_SCREENSHOTS mode, the app over the repo's own models when it has any."""
+    repo_dirs = AppDirs(REPO / "weights", REPO / "runs")
+    if UPDATE_SCREENSHOTS and list_checkpoints(repo_dirs.weights, repo_dirs.runs):
+        yield from launch_app(repo_dirs)
+    else:
+        yield app_tiny_server
+
+
+def test_screenshot_of_the_generate_tab(page, screenshot_server, tmp_path):
+    page.goto(screenshot_server.url)
+    wait_for_grid(page)
+    expect(page.locator("#gen-info")).to_contain_text("images in")
+    assert page.locator("#gen-empty").is_hidden()
+    if UPDATE_SCREENSHOTS:
+        out = REPO / "assets" / "screenshot-generate.png"
+        out.parent.mkdir(exist_ok=True)
+    else:
+        out = tmp_path / "screenshot-generate.png"
+    page.screenshot(path=str(out), full_page=True)
+    with Image.open(out) as im:
+        assert im.width == 1280 and im.height >= 600

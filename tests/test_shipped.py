@@ -1,0 +1,31 @@
+"""Every checkpoint shipped in weights/ opens and draws varied, in-range pictures."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from explorer.edit.latents import latents_for_seeds
+from explorer.weights import list_checkpoints, load_generator
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED = list_checkpoints(WEIGHTS)
+
+
+def test_there_is_a_default_model():
+    assert any(e.name == "dcgan-mnist" for e in SHIPPED)
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
+def test_shipped_checkpoint_draws_varied_pictures(entry):
+    assert Path(entry.path).with_suffix(".safetensors").stat().st_size <= 10 * 2**20
+    G, meta = load_generator(entry.path)
+    assert meta["train"].get("dataset_licence"), "record where the training data came from"
+    with torch.no_grad():
+        img = G(latents_for_seeds(list(range(16)), G.z_dim))
+    assert img.shape == (16, entry.channels, entry.res, entry.res)
+    assert img.min() >= -1 and img.max() <= 1
+    assert img.std() > 0.3  # contrast, not a grey wash
+    # Different seeds, different pictures: the mean distance between images is far from zero.
+    flat = img.flatten(1)
+    assert torch.cdist(flat, flat).mean() > 0.2 * flat.shape[1] ** 0.5

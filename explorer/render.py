@@ -26,6 +26,28 @@ class GridRequest:
     truncation_psi: float = 1.0      # 1 = no truncation; 0 = the average latent
     noise_mode: str = "const"        # "const" | "random" | "none", for families with noise inputs
     cols: int | None = None          # grid columns; None = near-square
+    stage: int | None = None         # progressive models: None = the stage the checkpoint reached
+    alpha: float | None = None       # progressive models: None = the checkpoint's alpha (1 if stage is given)
+
+
+def trained_growth(G: torch.nn.Module, meta: dict) -> tuple[int, float]:
+    """(stage, alpha) a progressive checkpoint was trained to; the last stage if it does not say."""
+    train = meta.get("train", {})
+    stage = int(train.get("stage", G.num_stages - 1))
+    return min(max(stage, 0), G.num_stages - 1), float(train.get("alpha", 1.0))
+
+
+def synthesis_kwargs(G: torch.nn.Module, meta: dict, req: GridRequest) -> dict:
+    """The extra synthesis() arguments the request implies for this generator."""
+    kw = {"noise_mode": req.noise_mode}
+    if G.capabilities.progressive:
+        stage, alpha = trained_growth(G, meta)
+        if req.stage is not None:
+            stage, alpha = req.stage, 1.0
+        if req.alpha is not None:
+            alpha = req.alpha
+        kw.update(stage=stage, alpha=alpha)
+    return kw
 
 
 class Renderer:
@@ -65,12 +87,16 @@ class Renderer:
         """uint8 [N, H, W, C], one image per seed."""
         if not req.seeds:
             raise RenderError("No seeds to render; type some, e.g. 1-8.")
-        G, _ = self.model(req.checkpoint)
-        z = latents_for_seeds(list(req.seeds), G.z_dim).to(self.device)  # [N, z_dim]
-        out = []
-        for zb in z.split(self.batch):
-            ws = G.mapping(zb, truncation_psi=req.truncation_psi)  # [n, num_ws, w_dim]
-            out.append(images.to_uint8(G.synthesis(ws, noise_mode=req.noise_mode)))
+        G, meta = self.model(req.checkpoint)
+        try:
+            kw = synthesis_kwargs(G, meta, req)
+            z = latents_for_seeds(list(req.seeds), G.z_dim).to(self.device)  # [N, z_dim]
+            out = []
+            for zb in z.split(self.batch):
+                ws = G.mapping(zb, truncation_psi=req.truncation_psi)  # [n, num_ws, w_dim]
+                out.append(images.to_uint8(G.synthesis(ws, **kw)))
+        except ValueError as e:  # e.g. a stage the model does not have
+            raise RenderError(str(e)) from None
         return np.concatenate(out)
 
     def render_grid(self, req: GridRequest) -> np.ndarray:

@@ -9,6 +9,7 @@ from torch import nn
 
 from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from .layers import Capabilities
+from .progan import ProGANConfig, ProGANDiscriminator, ProGANGenerator
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {
     "dcgan": Architecture(DCGANConfig, DCGANGenerator, DCGANDiscriminator,
                           DCGANGenerator.capabilities, "DCGAN"),
+    "progan": Architecture(ProGANConfig, ProGANGenerator, ProGANDiscriminator,
+                           ProGANGenerator.capabilities, "ProGAN"),
 }
 
 

@@ -46,3 +46,82 @@ class IdentityMappingMixin:
 
 def leaky_relu() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
+
+
+# ----------------------------------------------------------------------------- equalized learning rate
+class EqualLinear(nn.Module):
+    """Linear layer with equalized learning rate (Karras et al. 2018, Sec. 4.1): weights are
+    drawn N(0, 1/lr_mul^2) and scaled at run time by gain/sqrt(fan_in) * lr_mul, so every
+    layer learns at the same speed whatever its fan-in. lr_mul < 1 slows a layer (StyleGAN's
+    mapping network uses 0.01)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, gain: float = 2**0.5,
+                 lr_mul: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul)) if bias else None
+        self.scale = gain / in_features**0.5 * lr_mul  # He constant times the lr multiplier
+        self.lr_mul = lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.bias * self.lr_mul if self.bias is not None else None
+        return torch.nn.functional.linear(x, self.weight * self.scale, b)
+
+
+class EqualConv2d(nn.Module):
+    """Conv2d with equalized learning rate; 'same' padding for odd kernels."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
+                 gain: float = 2**0.5, padding: int | None = None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.scale = gain / (in_channels * kernel_size * kernel_size) ** 0.5
+        self.padding = kernel_size // 2 if padding is None else padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+# ----------------------------------------------------------------------------- normalisation
+class PixelNorm(nn.Module):
+    """Each pixel's feature vector scaled to unit RMS (Karras et al. 2018, Eq. in Sec. 4.2):
+    b = a / sqrt(mean_c(a^2) + eps)."""
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.eps)
+
+
+class MinibatchStd(nn.Module):
+    """Appends one feature map: the standard deviation of each feature over a group of samples,
+    averaged over features and pixels (Karras et al. 2018, Sec. 3). It lets D see how varied a
+    batch is, which discourages mode collapse. Groups of `group_size` consecutive samples."""
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8):
+        super().__init__()
+        self.group_size, self.eps = group_size, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group_size, n)
+        if n % g:
+            g = 1 if n == 1 else next(k for k in range(g, 0, -1) if n % k == 0)
+        y = x.view(g, n // g, c, h, w)                               # [G, M, C, H, W]
+        y = (y - y.mean(dim=0)).square().mean(dim=0)                 # [M, C, H, W] variance over the group
+        y = (y + self.eps).sqrt().mean(dim=(1, 2, 3))                # [M] mean std
+        y = y.view(1, n // g, 1, 1, 1).expand(g, -1, 1, h, w).reshape(n, 1, h, w)  # sample i gets group i % M
+        return torch.cat([x, y], dim=1)                              # [N, C + 1, H, W]
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2x, as ProGAN's growth uses (no new detail until the new layers learn it)."""
+    return torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def downsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2x2 average pooling: the 0.5x step of D's fade-in and of the real images' resolution."""
+    return torch.nn.functional.avg_pool2d(x, 2)

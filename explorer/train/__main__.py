@@ -24,7 +24,8 @@ from .run import RunDir, RunError
 # Flags that shape a new run; on --resume they come from the run's config.json instead.
 NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "seed", "lr_g", "lr_d", "n_critic",
                  "gp_lambda", "label_smoothing", "label_noise", "label_flip", "ema_kimg", "ngf", "ndf", "z_dim",
-                 "d_dropout", "num_samples")
+                 "d_dropout", "num_samples", "drift", "fade_kimg", "stable_kimg", "stage_batch", "fmap_base",
+                 "fmap_max")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ngf", type=int, help="G width")
     p.add_argument("--ndf", type=int, help="D width")
     p.add_argument("--z-dim", type=int, help="latent size")
+    p.add_argument("--fmap-base", type=int, help="ProGAN width rule: stage s has fmap_base/2^(s+1) channels")
+    p.add_argument("--fmap-max", type=int, help="ProGAN widest layer")
+    p.add_argument("--drift", type=float, help="weight of E[D(x)^2] (ProGAN: 0.001)")
+    p.add_argument("--fade-kimg", type=float, help="progressive: kimg for a new stage's alpha to rise 0 -> 1")
+    p.add_argument("--stable-kimg", type=float, help="progressive: kimg per stage at alpha 1")
+    p.add_argument("--stage-batch", type=_stage_batch, help="progressive: per-resolution batch, e.g. 4:64,8:64,64:16")
     p.add_argument("--num-samples", type=int, help="images in each sample grid (default 64)")
     p.add_argument("--tick-kimg", type=float, help="kimg per log record (default 1)")
     p.add_argument("--sample-ticks", type=int, help="sample grid every N ticks (default 2)")
@@ -63,11 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stage_batch(text: str) -> dict:
+    """"4:64,8:64,64:16" -> {"4": 64, "8": 64, "64": 16}."""
+    try:
+        pairs = [p.split(":") for p in text.split(",") if p.strip()]
+        return {str(int(r)): int(b) for r, b in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RES:BATCH pairs like 4:64,8:64,64:16, got {text!r}") from None
+
+
 def _new_config(args, channels: int):
-    model = {k: getattr(args, k) for k in ("ngf", "ndf", "z_dim", "d_dropout") if getattr(args, k) is not None}
+    model = {k: getattr(args, k) for k in ("ngf", "ndf", "z_dim", "d_dropout", "fmap_base", "fmap_max")
+             if getattr(args, k) is not None}
     overrides = {k: getattr(args, k) for k in ("data", "data_size", "kimg", "batch", "seed", "lr_g", "lr_d",
                                                "n_critic", "gp_lambda", "label_smoothing", "label_noise",
-                                               "label_flip", "ema_kimg", "num_samples", "tick_kimg",
+                                               "label_flip", "ema_kimg", "num_samples", "tick_kimg", "drift",
+                                               "fade_kimg", "stable_kimg", "stage_batch",
                                                "sample_ticks", "snapshot_ticks")
                  if getattr(args, k) is not None}
     overrides.setdefault("data", "mnist")

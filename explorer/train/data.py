@@ -253,9 +253,10 @@ class EpochSampler:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(self.n, generator=g)
 
-    def next(self) -> torch.Tensor:
-        """This rank's indices [batch_per_rank] of the next global batch."""
-        need = self.batch * self.world
+    def next(self, batch_per_rank: int | None = None) -> torch.Tensor:
+        """This rank's indices [batch_per_rank] of the next global batch (default: the constructor's)."""
+        batch = batch_per_rank or self.batch
+        need = batch * self.world
         out = []
         while need > 0:
             take = min(need, self.n - self.pos)
@@ -266,7 +267,7 @@ class EpochSampler:
                 self.epoch, self.pos = self.epoch + 1, 0
                 self._perm = self._permutation(self.epoch)
         idx = torch.cat(out)
-        return idx[self.rank * self.batch:(self.rank + 1) * self.batch]
+        return idx[self.rank * batch:(self.rank + 1) * batch]
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "pos": self.pos}

@@ -18,12 +18,13 @@ from torch import nn
 
 from .. import images
 from ..models import build_discriminator, build_generator
+from ..models.progan import reals_at_stage, stage_resolution
 from ..weights import save_generator
 from . import losses
 from .data import EpochSampler, ImageDataset
 from .recipes import TrainConfig
 from .run import RunDir
-from .schedules import ema_beta
+from .schedules import ema_beta, progressive_growth
 
 
 def _noop(*_args, **_kwargs):
@@ -61,8 +62,9 @@ class Trainer:
         self.device = torch.device(device)
         self.hooks = hooks or Hooks()
         self.dist = dist_info or DistInfo()
-        if cfg.batch % self.dist.world_size:
-            raise ValueError(f"batch {cfg.batch} must be divisible by the number of processes {self.dist.world_size}")
+        for b in [cfg.batch, *(cfg.stage_batch or {}).values()]:
+            if int(b) % self.dist.world_size:
+                raise ValueError(f"batch {b} must be divisible by the number of processes {self.dist.world_size}")
         self.batch_per_rank = cfg.batch // self.dist.world_size
         if (dataset.channels, dataset.resolution) != (cfg.model["channels"], cfg.model["res"]):
             raise ValueError(f"dataset is {dataset.channels}x{dataset.resolution}^2 but the model expects "
@@ -73,6 +75,7 @@ class Trainer:
         self.G = build_generator(cfg.arch, cfg.model).to(self.device).train()
         self.D = build_discriminator(cfg.arch, cfg.model).to(self.device).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_kimg else None
+        self.progressive = self.G.capabilities.progressive
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self._broadcast_module(self.G, params=True)
@@ -120,6 +123,17 @@ class Trainer:
         return bool(t.item() > 0)
 
     # ------------------------------------------------------------------ one step
+    def growth(self) -> tuple[int | None, float]:
+        """(stage, alpha) of a progressive model at the current kimg; (None, 1.0) otherwise."""
+        if not self.progressive:
+            return None, 1.0
+        return progressive_growth(self.kimg, self.G.num_stages, self.cfg.fade_kimg, self.cfg.stable_kimg)
+
+    def global_batch(self, stage: int | None) -> int:
+        if stage is None or not self.cfg.stage_batch:
+            return self.cfg.batch
+        return int(self.cfg.stage_batch.get(str(stage_resolution(stage)), self.cfg.batch))
+
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.G.z_dim, generator=self.gen).to(self.device)
 
@@ -139,32 +153,39 @@ class Trainer:
     def train_step(self) -> dict:
         """n_critic D steps then one G step; returns this step's scalars."""
         cfg, G, D = self.cfg, self.G, self.D
+        stage, alpha = self.growth()  # fixed for the whole step
+        grow = {"stage": stage, "alpha": alpha} if self.progressive else {}
+        batch = self.global_batch(stage)
+        n = batch // self.dist.world_size
         out: dict[str, float] = {}
 
-        # Phase D: push D(real) up and D(G(z)) down (plus the gradient penalty for WGAN-GP).
+        # Phase D: push D(real) up and D(G(z)) down (plus the gradient penalty and drift for WGAN-GP).
         G.requires_grad_(False)
         D.requires_grad_(True)
         for _ in range(cfg.n_critic):
-            real = self.dataset.batch(self.sampler.next(), self.device)  # [B, C, H, W]
-            z = self._latents(real.shape[0])
-            fake = G(z)
-            real_logits, fake_logits = D(real), D(fake)
+            real = self.dataset.batch(self.sampler.next(n), self.device)  # [n, C, H, W]
+            if self.progressive:
+                real = reals_at_stage(real, stage, alpha)  # [n, C, r, r]
+            fake = G(self._latents(n), **grow)
+            real_logits, fake_logits = D(real, **grow), D(fake, **grow)
             if cfg.loss == "bce":
-                rt, ft = self._bce_targets(real.shape[0])
+                rt, ft = self._bce_targets(n)
                 loss_D = losses.bce_d_loss(real_logits, fake_logits, rt, ft)
             else:
                 loss_D = losses.wgan_d_loss(real_logits, fake_logits)
                 out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
             if cfg.gp_lambda > 0:
-                eps = torch.rand(real.shape[0], generator=self.gen).to(self.device)
-                gp = losses.gradient_penalty(D, real, fake, eps)
+                eps = torch.rand(n, generator=self.gen).to(self.device)
+                gp = losses.gradient_penalty(lambda x: D(x, **grow), real, fake, eps)
                 loss_D = loss_D + cfg.gp_lambda * gp
                 out["gp"] = gp.item()
+            if cfg.drift > 0:
+                loss_D = loss_D + cfg.drift * losses.drift_penalty(real_logits)
             self.opt_D.zero_grad(set_to_none=True)
             loss_D.backward()
             self._average_grads(D)
             self.opt_D.step()
-            self.cur_nimg += cfg.batch
+            self.cur_nimg += batch
         out["loss_D"] = loss_D.item()
         out["D_real"] = real_logits.mean().item()
         out["D_fake"] = fake_logits.mean().item()
@@ -172,8 +193,7 @@ class Trainer:
         # Phase G: make D score G(z) as real.
         G.requires_grad_(True)
         D.requires_grad_(False)
-        z = self._latents(self.batch_per_rank)
-        fake_logits = D(G(z))
+        fake_logits = D(G(self._latents(n), **grow), **grow)
         loss_G = losses.nonsaturating_g_loss(fake_logits) if cfg.loss == "bce" else losses.wgan_g_loss(fake_logits)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
@@ -185,7 +205,7 @@ class Trainer:
         self._broadcast_module(G, params=False)
         self._broadcast_module(D, params=False)
         if self.G_ema is not None:
-            beta = ema_beta(cfg.batch, cfg.ema_kimg)
+            beta = ema_beta(batch, cfg.ema_kimg)
             with torch.no_grad():
                 for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
                     p_ema.lerp_(p, 1.0 - beta)
@@ -199,17 +219,28 @@ class Trainer:
     def kimg(self) -> float:
         return self.cur_nimg / 1000.0
 
+    def _growth_record(self) -> dict:
+        stage, alpha = self.growth()
+        if stage is None:
+            return {"stage": None, "alpha": None}
+        return {"stage": stage, "alpha": round(alpha, 6), "stage_res": stage_resolution(stage)}
+
     def generator_for_export(self) -> nn.Module:
         return self.G_ema if self.G_ema is not None else self.G
 
     @torch.no_grad()
     def sample_grid(self):
-        """uint8 grid of the fixed latents through the exported generator (eval mode)."""
+        """uint8 grid of the fixed latents through the exported generator (eval mode), at the
+        current stage and alpha, enlarged (nearest) to the final resolution."""
         G = self.generator_for_export()
+        stage, alpha = self.growth()
+        grow = {"stage": stage, "alpha": alpha} if self.progressive else {}
         was_training = G.training
         G.eval()
-        imgs = torch.cat([G(z.to(self.device)) for z in self.fixed_z.split(16)])
+        imgs = torch.cat([G(z.to(self.device), **grow) for z in self.fixed_z.split(16)])
         G.train(was_training)
+        if imgs.shape[-1] != self.cfg.res:
+            imgs = torch.nn.functional.interpolate(imgs, size=(self.cfg.res, self.cfg.res), mode="nearest")
         return images.make_grid(images.to_uint8(imgs))
 
     def _write_sample(self) -> None:
@@ -222,6 +253,9 @@ class Trainer:
         train = {"recipe": self.cfg.recipe, "data": self.cfg.data, "kimg": round(self.kimg, 3),
                  "step": self.step, "seed": self.cfg.seed, "dataset_licence": self.dataset.licence,
                  "total_sec": round(self.total_sec, 1)}
+        if self.progressive:
+            stage, alpha = self.growth()
+            train.update(stage=stage, alpha=round(alpha, 6), stage_res=stage_resolution(stage))
         path = save_generator(self.run.snapshot_stem(self.kimg), self.generator_for_export(),
                               self.cfg.arch, self.cfg.model, train)
         self.hooks.on_snapshot(str(path), self.kimg)
@@ -309,8 +343,7 @@ class Trainer:
                 record = {"tick": self.tick, "kimg": round(self.kimg, 3), "step": self.step,
                           **{k: v / self._tick_steps for k, v in self._tick_sums.items()},
                           "sec_per_tick": round(dt, 3), "sec_per_kimg": round(dt / max(dk, 1e-9), 3),
-                          "total_sec": round(self.total_sec, 1), "stage": None, "alpha": None,
-                          "time": time.time()}
+                          "total_sec": round(self.total_sec, 1), **self._growth_record(), "time": time.time()}
                 self._tick_sums, self._tick_steps = {}, 0
                 if writer:
                     self.run.append_log(record)

@@ -42,3 +42,8 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tenso
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     norm = grad.flatten(1).norm(2, dim=1)  # [N]
     return ((norm - 1.0) ** 2).mean()
+
+
+def drift_penalty(real_scores: torch.Tensor) -> torch.Tensor:
+    """Keeps critic scores from drifting far from zero (Karras et al. 2018, App. A.1)."""
+    return real_scores.square().mean()  # E[D(x)^2]

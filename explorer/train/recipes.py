@@ -36,6 +36,10 @@ class TrainConfig:
     label_noise: float = 0.0         # std of Gaussian noise added to D's targets; bce only
     label_flip: float = 0.0          # probability of swapping a sample's real/fake target; bce only
     ema_kimg: float | None = None    # half-life of G_ema in kimg; None = no EMA, snapshots hold G
+    drift: float = 0.0               # weight of E[D(x)^2], keeps critic scores near 0 (ProGAN: 0.001)
+    fade_kimg: float = 0.0           # progressive models: kimg over which a new stage's alpha rises 0 -> 1
+    stable_kimg: float = 0.0         # progressive models: kimg each stage trains at alpha 1
+    stage_batch: dict | None = None  # progressive models: {"resolution": global batch}, e.g. {"64": 16}
     tick_kimg: float = 1.0           # one log record (and progress line) per this many kimg
     sample_ticks: int = 2            # fixed-z sample grid every this many ticks
     snapshot_ticks: int = 5          # snapshot + resume state every this many ticks
@@ -55,6 +59,11 @@ class TrainConfig:
             raise ValueError("label smoothing/noise/flips apply to the bce loss only, not to wgan-gp")
         if self.sample_ticks < 1 or self.snapshot_ticks < 1:
             raise ValueError("sample_ticks and snapshot_ticks must be at least 1")
+        if self.fade_kimg < 0 or self.stable_kimg < 0 or self.drift < 0:
+            raise ValueError("fade_kimg, stable_kimg and drift must be >= 0")
+        for k, v in (self.stage_batch or {}).items():
+            if not str(k).isdigit() or int(v) <= 0:
+                raise ValueError(f"stage_batch maps a resolution to a positive batch, got {k!r}: {v!r}")
         make_config(self.arch, self.model)  # fails early, with the field's own message
 
     def to_dict(self) -> dict:
@@ -76,6 +85,12 @@ RECIPES: dict[str, dict] = {
     # Gulrajani et al. 2017, Alg. 1: lambda 10, n_critic 5, Adam(1e-4, 0, 0.9), no batch norm in the critic.
     "wgan-gp": dict(arch="dcgan", loss="wgan-gp", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, n_critic=5,
                     gp_lambda=10.0, batch=64, model={"d_norm": "none"}),
+    # Karras et al. 2018, App. A.1: WGAN-GP (lambda 10) with drift 0.001, Adam(1e-3, 0, 0.99), G_ema
+    # (beta 0.999 at batch 16, a 10 kimg half-life). The paper fades/stabilises over 600/600 kimg at
+    # 1024^2; these defaults suit small CPU runs (64x64 after 270 kimg); raise them for quality.
+    "progan": dict(arch="progan", loss="wgan-gp", lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99, n_critic=1,
+                   gp_lambda=10.0, drift=0.001, batch=32, ema_kimg=10.0, fade_kimg=30.0, stable_kimg=30.0,
+                   model={}),
 }
 
 

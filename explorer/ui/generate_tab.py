@@ -23,7 +23,7 @@ def describe(entry, meta: dict, n: int, ms: float) -> str:
     train = meta.get("train", {})
     parts = [f"**{entry.name}**: {entry.arch.upper()}, {entry.channels}×{entry.res}×{entry.res}"]
     if train.get("kimg") is not None:
-        parts.append(f"trained {train['kimg']:g} kimg on {train.get('data', '?')} with recipe {train.get('recipe', '?')}")
+        parts.append(f"trained {train['kimg']:.1f} kimg on {train.get('data', '?')} with recipe {train.get('recipe', '?')}")
     if train.get("dataset_licence"):
         parts.append(f"data: {train['dataset_licence']}")
     parts.append(f"{n} image{'s' if n != 1 else ''} in {ms:.0f} ms")

@@ -23,8 +23,10 @@ class ProGANConfig:
     res: int = 64               # final resolution in pixels; a power of two in [8, 1024]
     channels: int = 3           # image channels: 1 = grayscale, 3 = RGB
     z_dim: int = 128            # latent size; z is pixel-normalised, so only its direction matters
-    fmap_base: int = 1024       # width of stage s = fmap_base / 2^(s+1), clamped to [fmap_min, fmap_max]
-    fmap_max: int = 128         # widest layer
+    # Widths sized for CPU training (64 channels up to 8x8, then halving); the paper's
+    # 1024^2 model is fmap_base=8192, fmap_max=512, z_dim=512.
+    fmap_base: int = 512        # width of stage s = fmap_base / 2^(s+1), clamped to [fmap_min, fmap_max]
+    fmap_max: int = 64          # widest layer
     fmap_min: int = 16          # narrowest layer
     mbstd_group: int = 4        # minibatch-stddev group size (0 = off)
 

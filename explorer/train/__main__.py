@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 
 import torch
 
@@ -93,15 +94,21 @@ def _new_config(args, channels: int):
 
 
 class _StopFlag:
-    """First Ctrl-C (or SIGTERM): stop after this step and save. Second Ctrl-C: abort now."""
+    """First Ctrl-C (or SIGTERM): stop after this step and save. Another Ctrl-C later than
+    REPEAT_S: abort now. Under torchrun one Ctrl-C arrives twice (from the terminal and
+    forwarded by torchrun), so repeats within REPEAT_S count as the same one."""
+
+    REPEAT_S = 2.0
 
     def __init__(self, verbose: bool):
-        self.stop, self.verbose = False, verbose
+        self.stop, self.verbose, self.since = False, verbose, 0.0
 
     def __call__(self, signum, frame):
-        if self.stop and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.stop = True
+        if self.stop:
+            if signum == signal.SIGINT and time.monotonic() - self.since > self.REPEAT_S:
+                raise KeyboardInterrupt
+            return
+        self.stop, self.since = True, time.monotonic()
         if self.verbose:
             print("\nStopping after this step and saving the resume state (Ctrl-C again to abort)...",
                   file=sys.stderr, flush=True)

@@ -87,9 +87,9 @@ RECIPES: dict[str, dict] = {
                     gp_lambda=10.0, batch=64, model={"d_norm": "none"}),
     # Karras et al. 2018, App. A.1: WGAN-GP (lambda 10) with drift 0.001, Adam(1e-3, 0, 0.99), G_ema
     # (beta 0.999 at batch 16, a 10 kimg half-life). The paper fades/stabilises over 600/600 kimg at
-    # 1024^2; these defaults suit small CPU runs (64x64 after 270 kimg); raise them for quality.
+    # 1024^2; these defaults suit short CPU runs (32x32 fully faded in at 90 kimg); raise them for quality.
     "progan": dict(arch="progan", loss="wgan-gp", lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99, n_critic=1,
-                   gp_lambda=10.0, drift=0.001, batch=32, ema_kimg=10.0, fade_kimg=30.0, stable_kimg=30.0,
+                   gp_lambda=10.0, drift=0.001, batch=32, ema_kimg=10.0, fade_kimg=15.0, stable_kimg=15.0,
                    model={}),
 }
 

@@ -4,6 +4,7 @@ App fixtures (used by test_app.py and test_browser.py). Everything here is built
 untrained DCGAN written to disk in a few milliseconds; nothing is trained or downloaded.
 
 - `make_tiny_checkpoint(stem, seed)`  helper: write a 16 px RGB DCGAN checkpoint at `stem`.
+- `make_tiny_progan_checkpoint(stem, seed, stage, alpha)`  helper: a 32 px RGB ProGAN (4 stages).
 - `launch_app(dirs)`   helper generator: serve app.create_app over `dirs` until closed.
 - `app_tiny_dirs`      session: AppDirs(weights, runs) holding one shipped checkpoint, "tiny".
 - `app_empty_dirs`     session: AppDirs(weights, runs), both empty.
@@ -11,6 +12,8 @@ untrained DCGAN written to disk in a few milliseconds; nothing is trained or dow
 - `app_tiny_server`    session: the real app (app.create_app) over `app_tiny_dirs`, launched on a
                        free port; a LaunchedApp with `.url` and `.demo`.
 - `app_empty_server`   session: the same over `app_empty_dirs`.
+- `app_progan_dirs`    session: AppDirs holding "tiny" (DCGAN) and "tiny-progan" (trained to stage 3).
+- `app_progan_services`, `app_progan_server`: Services / the launched app over `app_progan_dirs`.
 
 The session fixtures are shared by every test: tests that add files must use their own
 folders (tmp_path), never these.
@@ -73,6 +76,39 @@ def make_tiny_checkpoint(stem: str | os.PathLike, seed: int = 0, train: dict | N
     return save_generator(stem, G, "dcgan", TINY_CONFIG, TINY_TRAIN if train is None else train)
 
 
+TINY_PROGAN_CONFIG = {"res": 32, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8}
+TINY_PROGAN_TRAIN = {"kimg": 1, "data": "faces", "recipe": "progan", "stage": 3, "alpha": 1.0, "stage_res": 32,
+                     "dataset_licence": "procedural"}
+TINY_PROGAN_NAME = "tiny-progan"
+
+
+def make_tiny_progan_checkpoint(stem: str | os.PathLike, seed: int = 0, stage: int | None = None,
+                                alpha: float = 1.0) -> Path:
+    """Write `stem`.safetensors + `stem`.json: an untrained 32 px RGB ProGAN (stages 0..3, 4x4..32x32),
+    weights from `seed`, recorded as trained to `stage` (None = 3, the last) at `alpha`.
+
+    Equalized-lr init already gives full-contrast images at every stage (uint8 std ~80); should a
+    change to the init ever make them flat, the toRGB weights are scaled up (a larger spread) until they are not."""
+    import numpy as np
+
+    from explorer.images import to_uint8
+    from explorer.models import build_generator
+    from explorer.weights import save_generator
+
+    torch.manual_seed(seed)
+    G = build_generator("progan", TINY_PROGAN_CONFIG).eval()
+    z = torch.randn(4, TINY_PROGAN_CONFIG["z_dim"])
+    with torch.no_grad():
+        for s in range(G.num_stages):
+            for _ in range(3):
+                if np.std(to_uint8(G(z, stage=s))) >= 30:
+                    break
+                G.to_rgb[s].weight.mul_(4.0)
+    stage = G.num_stages - 1 if stage is None else stage
+    train = dict(TINY_PROGAN_TRAIN, stage=stage, alpha=alpha, stage_res=4 * 2**stage)
+    return save_generator(stem, G, "progan", TINY_PROGAN_CONFIG, train)
+
+
 @dataclass(frozen=True)
 class AppDirs:
     weights: Path   # the app's --weights folder
@@ -103,6 +139,21 @@ def app_tiny_dirs(tmp_path_factory) -> AppDirs:
 @pytest.fixture(scope="session")
 def app_empty_dirs(tmp_path_factory) -> AppDirs:
     return _dirs(tmp_path_factory.mktemp("app-empty"))
+
+
+@pytest.fixture(scope="session")
+def app_progan_dirs(tmp_path_factory) -> AppDirs:
+    dirs = _dirs(tmp_path_factory.mktemp("app-progan"))
+    make_tiny_checkpoint(dirs.weights / TINY_NAME)
+    make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def app_progan_services(app_progan_dirs):
+    from explorer.ui.services import Services
+
+    return Services(app_progan_dirs.weights, app_progan_dirs.runs, torch.device("cpu"))
 
 
 @pytest.fixture(scope="session")
@@ -146,3 +197,8 @@ def app_tiny_server(app_tiny_dirs):
 @pytest.fixture(scope="session")
 def app_empty_server(app_empty_dirs):
     yield from launch_app(app_empty_dirs)
+
+
+@pytest.fixture(scope="session")
+def app_progan_server(app_progan_dirs):
+    yield from launch_app(app_progan_dirs)

@@ -22,11 +22,12 @@ if not CHROMIUM.exists():
                 "`apt-get install -y --no-install-recommends chromium fonts-liberation`",
                 allow_module_level=True)
 
-from conftest import REPO, TINY_NAME, AppDirs, launch_app  # noqa: E402
+from conftest import REPO, TINY_NAME, TINY_PROGAN_NAME, AppDirs, launch_app  # noqa: E402
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from explorer.ui.generate_tab import generate  # noqa: E402
+from explorer.ui.progan_tab import render as progan_render  # noqa: E402
 from explorer.weights import list_checkpoints  # noqa: E402
 
 # Gradio 6.31's queue calls pandas APIs that pandas 3 deprecates: noise from inside gradio.
@@ -38,11 +39,12 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
 UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 TIMEOUT_MS = 15_000
 
-# The grid's <img> once its bytes have loaded, and different from `old` (src changes first).
-GRID_LOADED = """(old) => {
-    const img = document.querySelector('#gen-grid img');
+# An <img> (the grid's by default) once its bytes have loaded, and different from `old` (src changes first).
+GRID_LOADED = """([old, selector]) => {
+    const img = document.querySelector(selector);
     return img && img.src !== old && img.complete && img.naturalWidth > 0 ? img.src : false;
 }"""
+GRID = "#gen-grid img"
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +64,9 @@ def page(browser):
     context.close()
 
 
-def wait_for_grid(page, old_src: str | None = None) -> str:
-    """The src of the grid image, once a new one (not `old_src`) has loaded."""
-    return page.wait_for_function(GRID_LOADED, arg=old_src).json_value()
+def wait_for_grid(page, old_src: str | None = None, selector: str = GRID) -> str:
+    """The src of the grid image (or `selector`'s), once a new one (not `old_src`) has loaded."""
+    return page.wait_for_function(GRID_LOADED, arg=[old_src, selector]).json_value()
 
 
 def picture(page, src: str) -> np.ndarray:
@@ -76,16 +78,16 @@ def picture(page, src: str) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def wait_for_picture(page, expected: np.ndarray, old_src: str) -> str:
-    """Wait until the grid shows `expected`: intermediate renders may come first (a slider
-    fires one event per step), but the last one must be the final value's picture."""
+def wait_for_picture(page, expected: np.ndarray, old_src: str, selector: str = GRID) -> str:
+    """Wait until the grid (or `selector`) shows `expected`: intermediate renders may come first
+    (a slider fires one event per step), but the last one must be the final value's picture."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
-    src = wait_for_grid(page, old_src)
+    src = wait_for_grid(page, old_src, selector)
     while not np.array_equal(picture(page, src), expected):
         if time.monotonic() > deadline:
-            pytest.fail(f"after {TIMEOUT_MS} ms the grid still did not show the picture for the last inputs")
+            pytest.fail(f"after {TIMEOUT_MS} ms {selector} still did not show the picture for the last inputs")
         page.wait_for_timeout(100)
-        src = wait_for_grid(page, None)
+        src = wait_for_grid(page, None, selector)
     return src
 
 
@@ -121,6 +123,37 @@ def test_seeds_and_truncation_rerender_the_grid(page, app_tiny_server, app_tiny_
     expect(page.locator(".toast-body.error [data-testid=toast-text]")).to_contain_text(
         "type whole numbers like 1-8, 42")
     assert page.locator("#gen-grid img").get_attribute("src") == src2
+
+
+def test_progan_stage_slider_redraws_the_picture(page, app_progan_server, app_progan_services):
+    """Arrow keys on the stage slider re-render; even 4x4 arrives as big nearest-neighbour blocks."""
+    def expected(stage: int) -> np.ndarray:
+        return progan_render(app_progan_services, TINY_PROGAN_NAME, "0-3", stage, 1.0)[0]
+
+    image, info = "#pg-image img", page.locator("#pg-info")
+    page.goto(app_progan_server.url)
+    page.get_by_role("tab", name="ProGAN").click()
+    # The page load opens the first ProGAN model at its trained stage.
+    src0 = wait_for_picture(page, expected(3), None, image)
+    expect(info).to_contain_text("Stage 3: 32×32 pixels")
+    slider = page.locator("#pg-stage input[type=range]")
+    expect(slider).to_have_attribute("max", "3")
+
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    expect(slider).to_have_value("2")
+    src1 = wait_for_picture(page, expected(2), src0, image)
+    expect(info).to_contain_text("Stage 2: 16×16 pixels")
+
+    for _ in range(2):
+        page.keyboard.press("ArrowLeft")
+    expect(slider).to_have_value("0")
+    src2 = wait_for_picture(page, expected(0), src1, image)
+    expect(info).to_contain_text("Stage 0: 4×4 pixels")
+    assert len({src0, src1, src2}) == 3
+    # Four 4x4 images, each pixel a 64 px block, drawn on the page at a readable size.
+    box = page.locator(image).bounding_box()
+    assert box["width"] >= 300 and box["height"] >= 300, box
 
 
 @pytest.fixture

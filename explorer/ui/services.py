@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import re
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +22,12 @@ class Services:
     runs_dir: Path                    # training runs, whose newest snapshots are listed too
     device: torch.device
     renderer: Renderer = field(init=False)
+    export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
         self.renderer = Renderer(self.device)
+        self._export_root: Path | None = None
 
     def models(self) -> list[ModelEntry]:
         """Rescanned on every call, so a new snapshot shows up after Refresh."""
@@ -28,3 +35,22 @@ class Services:
 
     def find_model(self, name: str) -> ModelEntry | None:
         return next((m for m in self.models() if m.name == name), None)
+
+    def export_path(self, filename: str) -> Path:
+        """A fresh path named `filename` (made safe) for a file the user downloads.
+
+        It lies under the system temp folder, which Gradio serves returned files from (never the
+        weights or runs folders). Each call gets its own sub-folder, so two requests never write one
+        file, and folders older than export_max_age_s are removed on the way."""
+        if self._export_root is None or not self._export_root.is_dir():
+            self._export_root = Path(tempfile.mkdtemp(prefix="gan-explorer-exports-"))
+            atexit.register(shutil.rmtree, self._export_root, ignore_errors=True)
+        cutoff = time.time() - self.export_max_age_s
+        for old in self._export_root.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except FileNotFoundError:  # another request removed it first
+                pass
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip("-.") or "export"
+        return Path(tempfile.mkdtemp(dir=self._export_root)) / safe

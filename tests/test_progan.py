@@ -167,3 +167,14 @@ def test_a_short_run_grows_to_32_and_logs_stage_and_alpha(tmp_path):
     G, meta = load_generator(snap)
     assert meta["train"]["stage"] == 3 and meta["train"]["stage_res"] == 32
     assert G(torch.randn(2, 16), stage=3).shape == (2, 3, 32, 32)
+
+    # The run's snapshot opens in the ProGAN tab, at the stage it reached.
+    from explorer.ui import progan_tab
+    from explorer.ui.services import Services
+
+    services = Services(tmp_path / "no-weights", tmp_path, torch.device("cpu"))
+    assert [m.name for m in progan_tab.progan_models(services)] == ["run: run"]
+    stage_update, _ = progan_tab.select_model(services, "run: run")
+    assert stage_update["value"] == 3 and stage_update["maximum"] == 3
+    picture, info = progan_tab.render(services, "run: run", "0-3", 3, 1.0)
+    assert "32×32" in info and picture.ndim == 3

@@ -1,9 +1,9 @@
 """Generator speed: batch-1 latency, batch-16 throughput, FLOPs and the fraction of the machine's
 measured conv peak that the generator reaches, per model config, thread count and memory format.
 
-    python bench/generate.py                    # 1 thread, CPU (~20 s)
+    python bench/generate.py                    # 1 thread, CPU (~30 s)
     python bench/generate.py --threads 1,2      # both thread counts, one after the other
-    python bench/generate.py --quick            # fewer repeats (~10 s)
+    python bench/generate.py --quick            # fewer repeats (~15 s)
 
 Prints one JSON object; writes nothing. The peak is a 3x3 conv [16, 128, 64, 64] -> 128 channels
 timed here, with the same threads, so fraction_of_peak = GFLOP/img * img/s / peak means "how close
@@ -29,14 +29,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from explorer.device import pick_device  # noqa: E402
 from explorer.models import build_generator  # noqa: E402
 
-# name -> DCGAN config. WGAN-GP trains the same G, so its speed is the dcgan row at equal config.
+# name -> (architecture, config). WGAN-GP trains the same G as DCGAN, so its speed is the dcgan row.
 MODELS = {
-    "dcgan-32-gray-ngf64": dict(res=32, channels=1, ngf=64),   # as shipped for MNIST
-    "dcgan-64-rgb-ngf64": dict(res=64, channels=3, ngf=64),    # the PyTorch example's config
+    "dcgan-32-gray-ngf64": ("dcgan", dict(res=32, channels=1, ngf=64)),   # as shipped for MNIST
+    "dcgan-64-rgb-ngf64": ("dcgan", dict(res=64, channels=3, ngf=64)),    # the PyTorch example's config
+    "progan-64-rgb-default": ("progan", dict(res=64)),  # ProGANConfig defaults (CPU-sized widths)
+    # The GAN Zoo names no small config; its PGAN GNet at depths 128,128,128,64,32 (4x4 up) and z 128
+    # is the one that takes ~12 ms per image here (bench/compare_progan_zoo.py). Our fmap rule matches it.
+    "progan-64-rgb-zoo-small": ("progan", dict(res=64, z_dim=128, fmap_base=1024, fmap_max=128, fmap_min=32)),
 }
 FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-# PyTorch example DCGAN 64x64 ngf 64, this kind of machine, quiet (bench brief).
-REFERENCE = {"model": "dcgan-64-rgb-ngf64", "batch1_ms": 6.0, "batch16_img_per_s": 417.0}
+# Reference implementations at equal config on this kind of machine, quiet: DCGAN from the bench
+# brief, the GAN Zoo from the guide (sec. 7, 2 threads). Side by side: bench/compare_progan_zoo.py.
+REFERENCES = {
+    "dcgan-64-rgb-ngf64": {"impl": "PyTorch examples DCGAN", "batch1_ms": 6.0, "batch16_img_per_s": 417.0},
+    "progan-64-rgb-zoo-small": {"impl": "PyTorch GAN Zoo PGAN GNet", "batch1_ms": 12.0, "batch16_img_per_s": 65.0},
+}
+REFERENCE = {"model": "dcgan-64-rgb-ngf64",  # the top-level "reference", as earlier outputs had it
+             **{k: v for k, v in REFERENCES["dcgan-64-rgb-ngf64"].items() if k != "impl"}}
 
 
 def cpu_model() -> str:
@@ -92,12 +102,12 @@ def conv_peak(device: torch.device, repeats: int) -> dict:
 
 
 @torch.inference_mode()
-def bench_model(cfg: dict, device: torch.device, n1: int, n16: int) -> dict:
+def bench_model(arch: str, cfg: dict, device: torch.device, n1: int, n16: int) -> dict:
     """{format: timings}; every format's G has the same weights (one seed)."""
     Gs = {}
     for name, fmt in FORMATS.items():
         torch.manual_seed(0)
-        Gs[name] = build_generator("dcgan", cfg).to(device).eval().to(memory_format=fmt)
+        Gs[name] = build_generator(arch, cfg).to(device).eval().to(memory_format=fmt)
     z_dim = Gs["contiguous"].z_dim
     z1, z16 = torch.randn(1, z_dim, device=device), torch.randn(16, z_dim, device=device)  # [N, z_dim]
     t1 = call_times({k: (lambda G=G: G(z1)) for k, G in Gs.items()}, n1, 5, device)
@@ -131,18 +141,22 @@ def main(argv=None) -> dict:
         "results": [],
     }
     with torch.inference_mode():
-        for name, cfg in MODELS.items():
-            G = build_generator("dcgan", cfg).eval()
+        for name, (arch, cfg) in MODELS.items():
+            G = build_generator(arch, cfg).eval()
             flops = count_flops(lambda: G(torch.randn(1, G.z_dim)))  # FLOPs per image (batch 1)
-            out["models"][name] = {"config": cfg, "params": sum(q.numel() for q in G.parameters()),
+            out["models"][name] = {"arch": arch, "config": cfg, "params": sum(q.numel() for q in G.parameters()),
                                    "flops_per_img": flops, "gflop_per_img": round(flops / 1e9, 4)}
+            if arch == "progan":  # channels per stage, 4x4 first: what the fmap rule resolved to
+                out["models"][name]["widths"] = [G.cfg.width(s) for s in range(G.num_stages)]
+            if name in REFERENCES:
+                out["models"][name]["reference"] = REFERENCES[name]
     for n in threads:
         torch.set_num_threads(n)
         peak = conv_peak(device, n_peak)
         out["peak_conv"][str(n)] = peak
-        for name, cfg in MODELS.items():
+        for name, (arch, cfg) in MODELS.items():
             gflop = out["models"][name]["flops_per_img"] / 1e9
-            rows = bench_model(cfg, device, n1, n16)
+            rows = bench_model(arch, cfg, device, n1, n16)
             for r in rows.values():
                 r["gflop_per_s"] = round(gflop * r["batch16_img_per_s"], 1)
                 r["fraction_of_peak"] = round(r["gflop_per_s"] / peak["peak_gflop_per_s"], 3)

@@ -10,6 +10,7 @@ from torch import nn
 from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from .layers import Capabilities
 from .progan import ProGANConfig, ProGANDiscriminator, ProGANGenerator
+from .stylegan import StyleGANConfig, StyleGANDiscriminator, StyleGANGenerator
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ ARCHITECTURES: dict[str, Architecture] = {
                           DCGANGenerator.capabilities, "DCGAN"),
     "progan": Architecture(ProGANConfig, ProGANGenerator, ProGANDiscriminator,
                            ProGANGenerator.capabilities, "ProGAN"),
+    "stylegan": Architecture(StyleGANConfig, StyleGANGenerator, StyleGANDiscriminator,
+                             StyleGANGenerator.capabilities, "StyleGAN"),
 }
 
 

@@ -10,6 +10,7 @@ NCCL on CUDA); rank 0 alone writes the run directory."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -26,7 +27,8 @@ from .run import RunDir, RunError
 NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "seed", "lr_g", "lr_d", "n_critic",
                  "gp_lambda", "label_smoothing", "label_noise", "label_flip", "ema_kimg", "ngf", "ndf", "z_dim",
                  "d_dropout", "num_samples", "drift", "fade_kimg", "stable_kimg", "stage_batch", "fmap_base",
-                 "fmap_max")
+                 "fmap_max", "r1_gamma", "r1_interval", "style_mixing", "pl_weight", "pl_interval", "ema_rampup",
+                 "model_opt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fade-kimg", type=float, help="progressive: kimg for a new stage's alpha to rise 0 -> 1")
     p.add_argument("--stable-kimg", type=float, help="progressive: kimg per stage at alpha 1")
     p.add_argument("--stage-batch", type=_stage_batch, help="progressive: per-resolution batch, e.g. 4:64,8:64,64:16")
+    p.add_argument("--r1-gamma", type=float, help="R1 penalty weight (StyleGAN)")
+    p.add_argument("--r1-interval", type=int, help="lazy R1 every N D steps")
+    p.add_argument("--style-mixing", type=float, help="style-mixing probability (StyleGAN)")
+    p.add_argument("--pl-weight", type=float, help="path-length regulariser weight (StyleGAN2)")
+    p.add_argument("--pl-interval", type=int, help="lazy path-length regulariser every N G steps")
+    p.add_argument("--ema-rampup", type=float, help="cap G_ema's half-life at this fraction of kimg so far")
+    p.add_argument("--model-opt", action="append", type=_model_opt, metavar="KEY=VALUE",
+                   help="any architecture field, e.g. --model-opt channel_max=64 --model-opt variant=adain")
     p.add_argument("--num-samples", type=int, help="images in each sample grid (default 64)")
     p.add_argument("--tick-kimg", type=float, help="kimg per log record (default 1)")
     p.add_argument("--sample-ticks", type=int, help="sample grid every N ticks (default 2)")
@@ -80,13 +90,27 @@ def _stage_batch(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"expected RES:BATCH pairs like 4:64,8:64,64:16, got {text!r}") from None
 
 
+def _model_opt(text: str) -> tuple[str, object]:
+    """"channel_max=64" -> ("channel_max", 64); values are JSON when they parse, else strings."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
 def _new_config(args, channels: int):
     model = {k: getattr(args, k) for k in ("ngf", "ndf", "z_dim", "d_dropout", "fmap_base", "fmap_max")
              if getattr(args, k) is not None}
+    model.update(dict(args.model_opt or []))
     overrides = {k: getattr(args, k) for k in ("data", "data_size", "kimg", "batch", "seed", "lr_g", "lr_d",
                                                "n_critic", "gp_lambda", "label_smoothing", "label_noise",
                                                "label_flip", "ema_kimg", "num_samples", "tick_kimg", "drift",
-                                               "fade_kimg", "stable_kimg", "stage_batch",
+                                               "fade_kimg", "stable_kimg", "stage_batch", "r1_gamma",
+                                               "r1_interval", "style_mixing", "pl_weight", "pl_interval",
+                                               "ema_rampup",
                                                "sample_ticks", "snapshot_ticks")
                  if getattr(args, k) is not None}
     overrides.setdefault("data", "mnist")

@@ -8,6 +8,7 @@ stop decision are shared, and rank 0 alone writes the run directory."""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -76,14 +77,18 @@ class Trainer:
         self.D = build_discriminator(cfg.arch, cfg.model).to(self.device).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_kimg else None
         self.progressive = self.G.capabilities.progressive
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.styled = self.G.capabilities.mixing  # mapping + synthesis with noise inputs
+        # Lazy regularisation (Karras et al. 2020, Sec. 3.1): a penalty every k steps, so Adam's lr and
+        # betas are scaled by k / (k + 1) to keep the effective schedule.
+        self.opt_G = self._adam(self.G, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else None)
+        self.opt_D = self._adam(self.D, cfg.lr_d, cfg.r1_interval if cfg.r1_gamma > 0 else None)
         self._broadcast_module(self.G, params=True)
         self._broadcast_module(self.D, params=True)
 
         # Randomness: one explicit generator per rank for latents, labels and GP interpolates;
         # torch's global RNG only for dropout. Both are part of the resume state.
         self.gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.dist.rank)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_033 + self.dist.rank)
         torch.manual_seed(cfg.seed * 7_919 + self.dist.rank)
         self.sampler = EpochSampler(len(dataset), self.batch_per_rank, cfg.seed, self.dist.rank, self.dist.world_size)
         self.fixed_z = fixed_latents(cfg.num_samples, self.G.z_dim, cfg.seed)
@@ -92,8 +97,15 @@ class Trainer:
         self.step = 0            # G steps taken
         self.tick = 0            # ticks completed
         self.total_sec = 0.0     # training wall time across resumes
+        self.pl_mean = 0.0       # moving average of path lengths (StyleGAN2 regulariser)
+        self._d_steps = 0        # D steps taken (lazy R1 counts these)
         self._tick_sums: dict[str, float] = {}
         self._tick_steps = 0
+
+    def _adam(self, m: nn.Module, lr: float, lazy_interval: int | None) -> torch.optim.Adam:
+        ratio = lazy_interval / (lazy_interval + 1) if lazy_interval else 1.0
+        betas = (self.cfg.beta1 ** ratio, self.cfg.beta2 ** ratio)
+        return torch.optim.Adam(m.parameters(), lr=lr * ratio, betas=betas)
 
     # ------------------------------------------------------------------ distributed helpers
     def _broadcast_module(self, m: nn.Module, params: bool) -> None:
@@ -137,6 +149,23 @@ class Trainer:
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.G.z_dim, generator=self.gen).to(self.device)
 
+    def _fakes(self, n: int, grow: dict, track_w_avg: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(G(z) [n, C, r, r], ws or None). Style-based models get style mixing (two z crossing
+        over at a random layer, Karras et al. 2019, Sec. 3.1) and random noise from noise_gen."""
+        G, cfg = self.G, self.cfg
+        if not self.styled:
+            return G(self._latents(n), **grow), None
+        ws = G.mapping(self._latents(n))  # [n, num_ws, w_dim]
+        if track_w_avg:
+            G.update_w_avg(ws)
+        if cfg.style_mixing > 0:
+            z2 = self._latents(n)  # drawn every time, so the random streams don't depend on the coin
+            u, cut = torch.rand(2, generator=self.gen).tolist()
+            if u < cfg.style_mixing:
+                cutoff = 1 + int(cut * (G.num_ws - 1))  # in [1, num_ws - 1]
+                ws = torch.cat([ws[:, :cutoff], G.mapping(z2)[:, cutoff:]], dim=1)
+        return G.synthesis(ws, noise_mode="random", noise_generator=self.noise_gen), ws
+
     def _bce_targets(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Real and fake targets [n] with the recipe's smoothing, noise and flips."""
         cfg = self.cfg
@@ -166,7 +195,9 @@ class Trainer:
             real = self.dataset.batch(self.sampler.next(n), self.device)  # [n, C, H, W]
             if self.progressive:
                 real = reals_at_stage(real, stage, alpha)  # [n, C, r, r]
-            fake = G(self._latents(n), **grow)
+            do_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_interval == 0
+            real.requires_grad_(do_r1)
+            fake, _ = self._fakes(n, grow)
             real_logits, fake_logits = D(real, **grow), D(fake, **grow)
             if cfg.loss == "bce":
                 rt, ft = self._bce_targets(n)
@@ -181,6 +212,11 @@ class Trainer:
                 out["gp"] = gp.item()
             if cfg.drift > 0:
                 loss_D = loss_D + cfg.drift * losses.drift_penalty(real_logits)
+            if do_r1:
+                r1 = losses.r1_penalty(real_logits, real)
+                loss_D = loss_D + r1 * (cfg.r1_gamma / 2) * cfg.r1_interval
+                out["r1"] = r1.item()
+            self._d_steps += 1
             self.opt_D.zero_grad(set_to_none=True)
             loss_D.backward()
             self._average_grads(D)
@@ -193,8 +229,11 @@ class Trainer:
         # Phase G: make D score G(z) as real.
         G.requires_grad_(True)
         D.requires_grad_(False)
-        fake_logits = D(G(self._latents(n), **grow), **grow)
+        fake, _ = self._fakes(n, grow, track_w_avg=True)
+        fake_logits = D(fake, **grow)
         loss_G = losses.nonsaturating_g_loss(fake_logits) if cfg.loss == "bce" else losses.wgan_g_loss(fake_logits)
+        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
+            loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
         self._average_grads(G)
@@ -205,7 +244,8 @@ class Trainer:
         self._broadcast_module(G, params=False)
         self._broadcast_module(D, params=False)
         if self.G_ema is not None:
-            beta = ema_beta(batch, cfg.ema_kimg)
+            half_life = cfg.ema_kimg if cfg.ema_rampup is None else min(cfg.ema_kimg, self.kimg * cfg.ema_rampup)
+            beta = ema_beta(batch, half_life)
             with torch.no_grad():
                 for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
                     p_ema.lerp_(p, 1.0 - beta)
@@ -213,6 +253,20 @@ class Trainer:
                     b_ema.copy_(b)
         self.step += 1
         return out
+
+    def _path_length_term(self, n: int, out: dict) -> torch.Tensor:
+        """pl_weight * (|J_w^T y| - a)^2, a the running mean of lengths (Karras et al. 2020, Eq. 4),
+        on a half batch as in the official code."""
+        img, ws = self._fakes(n, {})
+        y = torch.randn(img.shape, generator=self.gen).to(self.device) / math.sqrt(img.shape[2] * img.shape[3])
+        lengths = losses.path_lengths(img, ws, y)  # [n]
+        mean = lengths.detach().mean()
+        if self.dist.enabled:
+            dist.all_reduce(mean)
+            mean /= self.dist.world_size
+        self.pl_mean += 0.01 * (mean.item() - self.pl_mean)  # decay 0.01
+        out["pl"] = mean.item()
+        return (lengths - self.pl_mean).square().mean() * self.cfg.pl_weight
 
     # ------------------------------------------------------------------ outputs
     @property
@@ -263,7 +317,7 @@ class Trainer:
     # ------------------------------------------------------------------ resume state
     def state_dict(self) -> dict:
         """Everything that decides the next step. RNG states come from every rank."""
-        rng = {"gen": self.gen.get_state(), "torch": torch.get_rng_state()}
+        rng = {"gen": self.gen.get_state(), "torch": torch.get_rng_state(), "noise": self.noise_gen.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         rngs = [rng]
@@ -274,7 +328,7 @@ class Trainer:
             "format": 1,
             "config": self.cfg.to_dict(),
             "counters": {"cur_nimg": self.cur_nimg, "step": self.step, "tick": self.tick,
-                         "total_sec": self.total_sec},
+                         "total_sec": self.total_sec, "d_steps": self._d_steps, "pl_mean": self.pl_mean},
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
@@ -292,6 +346,7 @@ class Trainer:
         self.sampler.load_state_dict(state["sampler"])
         c = state["counters"]
         self.cur_nimg, self.step, self.tick, self.total_sec = c["cur_nimg"], c["step"], c["tick"], c["total_sec"]
+        self._d_steps, self.pl_mean = c.get("d_steps", self.step * self.cfg.n_critic), c.get("pl_mean", 0.0)
         rngs = state["rng"]
         if len(rngs) != self.dist.world_size:
             # A different process count cannot replay the same streams; continue from fresh ones.
@@ -299,6 +354,8 @@ class Trainer:
             return
         rng = rngs[self.dist.rank]
         self.gen.set_state(rng["gen"])
+        if "noise" in rng:
+            self.noise_gen.set_state(rng["noise"])
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.device)

@@ -47,3 +47,17 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tenso
 def drift_penalty(real_scores: torch.Tensor) -> torch.Tensor:
     """Keeps critic scores from drifting far from zero (Karras et al. 2018, App. A.1)."""
     return real_scores.square().mean()  # E[D(x)^2]
+
+
+def r1_penalty(real_scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """E[||grad_x D(x)||^2] on real images (Mescheder et al. 2018, Eq. 9, without gamma/2).
+    `real` must have requires_grad set before D ran on it."""
+    (grad,) = torch.autograd.grad(real_scores.sum(), real, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()
+
+
+def path_lengths(img: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Per-sample ||J_w^T y|| for a random image-space direction y (Karras et al. 2020, Eq. 4).
+    noise is y / sqrt(H * W), drawn by the caller; returns [N]."""
+    (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)  # [N, num_ws, w_dim]
+    return grad.square().sum(2).mean(1).sqrt()

@@ -40,6 +40,12 @@ class TrainConfig:
     fade_kimg: float = 0.0           # progressive models: kimg over which a new stage's alpha rises 0 -> 1
     stable_kimg: float = 0.0         # progressive models: kimg each stage trains at alpha 1
     stage_batch: dict | None = None  # progressive models: {"resolution": global batch}, e.g. {"64": 16}
+    ema_rampup: float | None = None  # G_ema half-life capped at this fraction of the kimg so far (None = off)
+    r1_gamma: float = 0.0            # R1 penalty weight on real images (Mescheder et al. 2018); 0 = off
+    r1_interval: int = 16            # lazy R1: every this many D steps, scaled up to match (StyleGAN2)
+    style_mixing: float = 0.0        # style-based models: probability of mixing two z at a random layer
+    pl_weight: float = 0.0           # path-length regularisation weight (StyleGAN2); 0 = off
+    pl_interval: int = 4             # lazy path-length regularisation: every this many G steps
     tick_kimg: float = 1.0           # one log record (and progress line) per this many kimg
     sample_ticks: int = 2            # fixed-z sample grid every this many ticks
     snapshot_ticks: int = 5          # snapshot + resume state every this many ticks
@@ -59,6 +65,10 @@ class TrainConfig:
             raise ValueError("label smoothing/noise/flips apply to the bce loss only, not to wgan-gp")
         if self.sample_ticks < 1 or self.snapshot_ticks < 1:
             raise ValueError("sample_ticks and snapshot_ticks must be at least 1")
+        if self.r1_interval < 1 or self.pl_interval < 1:
+            raise ValueError("r1_interval and pl_interval must be at least 1")
+        if not 0.0 <= self.style_mixing <= 1.0:
+            raise ValueError(f"style_mixing is a probability in [0, 1], got {self.style_mixing}")
         if self.fade_kimg < 0 or self.stable_kimg < 0 or self.drift < 0:
             raise ValueError("fade_kimg, stable_kimg and drift must be >= 0")
         for k, v in (self.stage_batch or {}).items():
@@ -93,6 +103,17 @@ RECIPES: dict[str, dict] = {
     "progan": dict(arch="progan", loss="wgan-gp", lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99, n_critic=1,
                    gp_lambda=10.0, drift=0.001, batch=32, ema_kimg=0.5, fade_kimg=15.0, stable_kimg=15.0,
                    model={}),
+    # Karras et al. 2019/2020 as in the StyleGAN2-ADA code: logistic (non-saturating) loss, lazy R1
+    # every 16 D steps, style mixing with p = 0.9, Adam(2e-3, 0, 0.99), G_ema with a 10 kimg half-life
+    # ramped up over the first kimg (rampup 0.05). gamma follows that code's heuristic
+    # 0.0002 * res^2 / batch (0.026 at 64x64, batch 32), rounded up for short runs.
+    "stylegan": dict(arch="stylegan", loss="bce", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, n_critic=1,
+                     batch=32, ema_kimg=10.0, ema_rampup=0.05, r1_gamma=0.05, r1_interval=16, style_mixing=0.9,
+                     model={"variant": "adain"}),
+    # StyleGAN2: modulated convolutions, skip toRGBs, and the path-length regulariser (weight 2, every 4).
+    "stylegan2": dict(arch="stylegan", loss="bce", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, n_critic=1,
+                      batch=32, ema_kimg=10.0, ema_rampup=0.05, r1_gamma=0.05, r1_interval=16, style_mixing=0.9,
+                      pl_weight=2.0, pl_interval=4, model={"variant": "modulated"}),
 }
 
 

@@ -1,0 +1,334 @@
+"""StyleGAN (Karras et al. 2019) and its StyleGAN2 "modulated conv" variant (Karras et al. 2020),
+behind one generator contract.
+
+Mapping: z -> normalise -> MLP (lr multiplier 0.01) -> w, broadcast to num_ws; w_avg is a moving
+average of w used by truncation. Synthesis: a learned 4x4 constant, then one *layer* per entry of
+ws. variant="adain" (v1): conv -> noise -> bias + LeakyReLU -> AdaIN(style(w)); one toRGB at the
+end. variant="modulated" (v2): modulated/demodulated conv -> noise -> bias + LeakyReLU, and a
+modulated toRGB per resolution summed as skip connections. Either way synthesis is a list of
+layers that each read one w, so style mixing, per-layer noise and incremental re-rendering all
+index the same list. Noise never comes from a hidden RNG: "const" uses stored maps, "random"
+needs the caller's torch.Generator, "none" adds nothing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import NOISE_MODES, Capabilities, EqualConv2d, EqualLinear, MinibatchStd, downsample2x
+
+VARIANTS = ("adain", "modulated")
+# Weights here use gain 1/sqrt(fan_in) and the activations carry the He factor: lrelu(x) * sqrt(2)
+# (as in the official code), so no layer applies sqrt(2) twice.
+SQRT2 = math.sqrt(2.0)
+
+
+@dataclass
+class StyleGANConfig:
+    res: int = 64                # output resolution in pixels; a power of two in [8, 1024]
+    channels: int = 3            # image channels: 1 = grayscale, 3 = RGB
+    variant: str = "modulated"   # "adain" (StyleGAN) or "modulated" (StyleGAN2)
+    z_dim: int = 128             # latent size
+    w_dim: int = 128             # intermediate latent size
+    mapping_layers: int = 8      # MLP depth of the mapping network
+    mapping_lr_mul: float = 0.01  # learning-rate multiplier of the mapping network (Sec. C of the paper)
+    # Widths sized for CPU training (64 channels up to 32x32); the paper's FFHQ model is
+    # channel_base=32768, channel_max=512, z_dim=w_dim=512.
+    channel_base: int = 2048     # width at resolution r = channel_base / r, clamped to channel_max
+    channel_max: int = 64        # widest synthesis/discriminator layer
+    w_avg_beta: float = 0.995    # decay of the moving average of w that truncation pulls towards
+    mbstd_group: int = 4         # D's minibatch-stddev group size (0 = off)
+
+    def __post_init__(self):
+        if self.res < 8 or self.res > 1024 or self.res & (self.res - 1):
+            raise ValueError(f"StyleGAN res must be a power of two between 8 and 1024, got {self.res}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.mapping_layers < 1:
+            raise ValueError("mapping_layers must be at least 1")
+
+    @property
+    def resolutions(self) -> list[int]:
+        return [2**k for k in range(2, int(math.log2(self.res)) + 1)]  # 4, 8, ..., res
+
+    def width(self, r: int) -> int:
+        return int(min(self.channel_base // r, self.channel_max))
+
+
+# ----------------------------------------------------------------------------- mapping
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+
+
+class MappingNetwork(nn.Module):
+    def __init__(self, z_dim: int, w_dim: int, num_layers: int, lr_mul: float):
+        super().__init__()
+        dims = [z_dim] + [w_dim] * num_layers
+        self.fcs = nn.ModuleList(EqualLinear(a, b, lr_mul=lr_mul, gain=1.0) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = normalize_2nd_moment(z)
+        for fc in self.fcs:
+            x = F.leaky_relu(fc(x), 0.2) * SQRT2  # gain sqrt(2) keeps unit variance through lrelu
+        return x  # [N, w_dim]
+
+
+# ----------------------------------------------------------------------------- synthesis primitives
+def adain(x: torch.Tensor, ys: torch.Tensor, yb: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """AdaIN(x, y) = ys * (x - mu(x)) / sigma(x) + yb per channel (Karras et al. 2019, Eq. 1)."""
+    x = x - x.mean(dim=(2, 3), keepdim=True)
+    x = x * (x.square().mean(dim=(2, 3), keepdim=True) + eps).rsqrt()
+    return x * ys[:, :, None, None] + yb[:, :, None, None]
+
+
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
+                     eps: float = 1e-8) -> torch.Tensor:
+    """StyleGAN2's modulated convolution (Karras et al. 2020, Eqs. 1-3) computed by scaling the
+    activations instead of the weights: conv(x * s) * d equals conv with w'_ijk = s_i w_ijk / d_j,
+    and one shared-weight conv is far cheaper on CPU than a grouped conv of per-sample weights.
+    x [N, I, H, W], weight [O, I, k, k] (already scaled), styles [N, I] -> [N, O, H, W]."""
+    x = x * styles[:, :, None, None]
+    x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
+    if demodulate:
+        d = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt()  # [N, O]
+        x = x * d[:, :, None, None]
+    return x
+
+
+class SynthesisLayer(nn.Module):
+    """One style input: [upsample] conv (plain for adain, modulated for v2) -> noise -> bias + act
+    [-> AdaIN]. The first adain layer has no conv: it styles the constant input."""
+
+    def __init__(self, c_in: int, c_out: int, w_dim: int, res: int, variant: str, up: bool, conv: bool = True):
+        super().__init__()
+        self.variant, self.up, self.res = variant, up, res
+        self.conv = EqualConv2d(c_in, c_out, 3, bias=False, gain=1.0) if conv else None
+        if variant == "modulated":
+            self.affine = EqualLinear(w_dim, c_in, gain=1.0, bias_init=1.0)     # w -> s (per input channel)
+        else:
+            self.affine = EqualLinear(w_dim, 2 * c_out, gain=1.0)                # w -> (ys, yb)
+            with torch.no_grad():
+                self.affine.bias[:c_out] = 1.0                                  # ys starts at 1
+        self.noise_strength = nn.Parameter(torch.zeros(c_out))                  # learned per-channel scale
+        self.register_buffer("noise_const", torch.randn(1, 1, res, res))
+        self.bias = nn.Parameter(torch.zeros(c_out))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        if self.up:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)  # low-pass 2x
+        if self.variant == "modulated":
+            x = modulated_conv2d(x, self.conv.weight * self.conv.scale, self.affine(w))
+        elif self.conv is not None:
+            x = self.conv(x)
+        if noise is not None:
+            x = x + noise * self.noise_strength[None, :, None, None]
+        x = F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
+        if self.variant == "adain":
+            ys, yb = self.affine(w).chunk(2, dim=1)
+            x = adain(x, ys, yb)
+        return x
+
+
+class ToRGB(nn.Module):
+    """1x1 conv to image channels; modulated by w (no demodulation) in the v2 variant."""
+
+    def __init__(self, c_in: int, channels: int, w_dim: int, modulated: bool):
+        super().__init__()
+        self.conv = EqualConv2d(c_in, channels, 1, bias=False, gain=1.0)
+        self.affine = EqualLinear(w_dim, c_in, gain=1.0, bias_init=1.0) if modulated else None
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        if self.affine is not None:
+            x = modulated_conv2d(x, self.conv.weight * self.conv.scale, self.affine(w), demodulate=False)
+        else:
+            x = self.conv(x)
+        return x + self.bias[None, :, None, None]
+
+
+# ----------------------------------------------------------------------------- generator
+class StyleGANGenerator(nn.Module):
+    capabilities = Capabilities(mixing=True, noise=True, truncation=True, progressive=False)
+
+    def __init__(self, cfg: StyleGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.z_dim, self.w_dim = cfg.z_dim, cfg.w_dim
+        self.img_channels, self.img_resolution = cfg.channels, cfg.res
+        v2 = cfg.variant == "modulated"
+        self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul)
+        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
+        c4 = cfg.width(4)
+        self.const = nn.Parameter(torch.randn(1, c4, 4, 4))
+        layers, to_rgb = [], []
+        # Which w each layer reads, and each toRGB (v2: a toRGB shares the next block's first w).
+        self.layer_w, self.rgb_w, self.rgb_after = [], [], []
+        if v2:
+            layers.append(SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False))
+        else:  # v1: style the constant, then a conv, at 4x4
+            layers += [SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False, conv=False),
+                       SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False)]
+        for r in cfg.resolutions[1:]:
+            c_in, c_out = cfg.width(r // 2), cfg.width(r)
+            if v2:
+                to_rgb.append(ToRGB(c_in, cfg.channels, cfg.w_dim, modulated=True))
+                self.rgb_after.append(len(layers) - 1)
+            layers += [SynthesisLayer(c_in, c_out, cfg.w_dim, r, cfg.variant, up=True),
+                       SynthesisLayer(c_out, c_out, cfg.w_dim, r, cfg.variant, up=False)]
+        to_rgb.append(ToRGB(cfg.width(cfg.res), cfg.channels, cfg.w_dim, modulated=v2))
+        self.rgb_after.append(len(layers) - 1)
+        self.layers, self.to_rgb = nn.ModuleList(layers), nn.ModuleList(to_rgb)
+        if v2:  # layer i reads w_i; the toRGB after layer i reads w_{i+1}
+            self.layer_w = list(range(len(layers)))
+            self.rgb_w = [i + 1 for i in self.rgb_after]
+        else:   # layer i reads w_i; the single toRGB reads no w
+            self.layer_w = list(range(len(layers)))
+            self.rgb_w = [None]
+        self.num_ws = max(self.layer_w + [i for i in self.rgb_w if i is not None]) + 1
+        assert self.num_ws == 2 * len(cfg.resolutions), self.num_ws
+
+    # --------------------------------------------------------------- contract
+    @property
+    def num_layers(self) -> int:
+        """Synthesis layers, each with one noise input."""
+        return len(self.layers)
+
+    def ws_resolutions(self) -> list[int]:
+        """The resolution each entry of ws acts at (for coarse/middle/fine presets and labels)."""
+        res = [0] * self.num_ws
+        for i, k in enumerate(self.layer_w):
+            res[k] = max(res[k], self.layers[i].res)
+        for after, k in zip(self.rgb_after, self.rgb_w):
+            if k is not None:
+                res[k] = max(res[k], self.layers[after].res)
+        return res
+
+    def noise_resolutions(self) -> list[int]:
+        return [layer.res for layer in self.layers]
+
+    def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None) -> torch.Tensor:
+        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` ws towards
+        w_avg: w' = w_avg + psi (w - w_avg) (Karras et al. 2019, Sec. 4 / App. B)."""
+        assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
+        w = self.mapping_net(z)                                              # [N, w_dim]
+        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)                        # [N, num_ws, w_dim]
+        if truncation_psi != 1.0:
+            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
+            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], truncation_psi)
+        return ws
+
+    @torch.no_grad()
+    def update_w_avg(self, ws: torch.Tensor) -> None:
+        """Track the moving average of w during training (beta = cfg.w_avg_beta per call)."""
+        self.w_avg.copy_(ws[:, 0].detach().mean(dim=0).lerp(self.w_avg, self.cfg.w_avg_beta))
+
+    def make_noise(self, n: int, noise_mode: str, generator: torch.Generator | None,
+                   strength: list[float] | None = None) -> list[torch.Tensor | None]:
+        """One noise map [n, 1, r, r] (or None) per layer, times an optional per-layer strength."""
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if strength is not None and len(strength) != self.num_layers:
+            raise ValueError(f"noise strength needs one value per layer ({self.num_layers}), got {len(strength)}")
+        if noise_mode == "random" and generator is None:
+            raise ValueError("noise_mode='random' needs a torch.Generator (pass noise_generator=...)")
+        out = []
+        for i, layer in enumerate(self.layers):
+            s = 1.0 if strength is None else float(strength[i])
+            if noise_mode == "none" or s == 0.0:
+                out.append(None)
+                continue
+            if noise_mode == "const":
+                noise = layer.noise_const
+            else:
+                noise = torch.randn(n, 1, layer.res, layer.res, generator=generator, device=generator.device)
+                noise = noise.to(layer.noise_const.device)
+            out.append(noise if s == 1.0 else noise * s)
+        return out
+
+    def synthesis(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_generator: torch.Generator | None = None,
+                  noise_strength: list[float] | None = None) -> torch.Tensor:
+        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), \
+            f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}"
+        noise = self.make_noise(ws.shape[0], noise_mode, noise_generator, noise_strength)
+        state = self.initial_state(ws.shape[0])
+        for i in range(self.num_layers):
+            state = self.run_layer(i, state, ws, noise[i])
+        return self.finish(state, ws)
+
+    # Incremental rendering builds on these three steps: a state after layer i depends only on
+    # ws[:, :layer i's w] and noise[:i + 1], so a control that acts at layer k re-runs k onwards.
+    def initial_state(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.const.expand(n, -1, -1, -1), None  # (features [N, C, 4, 4], skip image or None)
+
+    def run_layer(self, i: int, state, ws: torch.Tensor, noise: torch.Tensor | None):
+        x, img = state
+        x = self.layers[i](x, ws[:, self.layer_w[i]], noise)
+        if self.cfg.variant == "modulated" and i in self.rgb_after:
+            j = self.rgb_after.index(i)
+            if j < len(self.to_rgb) - 1:  # every toRGB but the last: accumulate the skip image
+                y = self.to_rgb[j](x, ws[:, self.rgb_w[j]])
+                img = y if img is None else F.interpolate(img, scale_factor=2, mode="bilinear",
+                                                          align_corners=False) + y
+        return x, img
+
+    def finish(self, state, ws: torch.Tensor) -> torch.Tensor:
+        x, img = state
+        k = self.rgb_w[-1]
+        y = self.to_rgb[-1](x, ws[:, k] if k is not None else None)
+        if img is not None:
+            y = y + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
+        return y  # [N, C, res, res], nominally [-1, 1]
+
+    def forward(self, z: torch.Tensor, *, truncation_psi: float = 1.0, noise_mode: str = "const",
+                noise_generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, truncation_psi=truncation_psi), noise_mode=noise_mode,
+                              noise_generator=noise_generator)
+
+
+# ----------------------------------------------------------------------------- discriminator
+class _DBlock(nn.Module):
+    """Residual block: two 3x3 convs and a 0.5x downsample, plus a 1x1 skip, scaled by 1/sqrt(2)
+    (Karras et al. 2020, Fig. 7)."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv0 = EqualConv2d(c_in, c_in, 3, gain=1.0)
+        self.conv1 = EqualConv2d(c_in, c_out, 3, gain=1.0)
+        self.skip = EqualConv2d(c_in, c_out, 1, bias=False, gain=1.0)
+
+    def forward(self, x):
+        y = F.leaky_relu(self.conv0(x), 0.2) * SQRT2
+        y = downsample2x(F.leaky_relu(self.conv1(y), 0.2) * SQRT2)
+        return (y + self.skip(downsample2x(x))) / SQRT2
+
+
+class StyleGANDiscriminator(nn.Module):
+    def __init__(self, cfg: StyleGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.from_rgb = EqualConv2d(cfg.channels, cfg.width(cfg.res), 1, gain=1.0)
+        self.blocks = nn.Sequential(*[_DBlock(cfg.width(r), cfg.width(r // 2)) for r in reversed(cfg.resolutions[1:])])
+        c4 = cfg.width(4)
+        self.mbstd = MinibatchStd(cfg.mbstd_group) if cfg.mbstd_group else None
+        self.conv = EqualConv2d(c4 + (1 if self.mbstd else 0), c4, 3, gain=1.0)
+        self.fc = EqualLinear(c4 * 16, c4, gain=1.0)
+        self.out = EqualLinear(c4, 1, gain=1.0)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        assert img.ndim == 4 and img.shape[1:] == (cfg.channels, cfg.res, cfg.res), \
+            f"D expects [N, {cfg.channels}, {cfg.res}, {cfg.res}], got {tuple(img.shape)}"
+        x = F.leaky_relu(self.from_rgb(img), 0.2) * SQRT2
+        x = self.blocks(x)                                                   # [N, c4, 4, 4]
+        if self.mbstd is not None:
+            x = self.mbstd(x)
+        x = F.leaky_relu(self.conv(x), 0.2) * SQRT2
+        x = F.leaky_relu(self.fc(x.flatten(1)), 0.2) * SQRT2
+        return self.out(x).flatten()                                         # [N]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -23,6 +23,7 @@ from ..models.progan import reals_at_stage, stage_resolution
 from ..weights import save_generator
 from . import losses
 from .data import EpochSampler, ImageDataset
+from .distributed import DistInfo, any_rank, average_grads, broadcast_module
 from .recipes import TrainConfig
 from .run import RunDir
 from .schedules import ema_beta, progressive_growth
@@ -39,16 +40,6 @@ class Hooks:
     on_tick: Callable[[dict], None] = _noop            # the record just written to log.jsonl
     on_sample: Callable[[str, float], None] = _noop    # (png path, kimg)
     on_snapshot: Callable[[str, float], None] = _noop  # (json path, kimg)
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
 
 
 def fixed_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
@@ -82,8 +73,8 @@ class Trainer:
         # betas are scaled by k / (k + 1) to keep the effective schedule.
         self.opt_G = self._adam(self.G, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else None)
         self.opt_D = self._adam(self.D, cfg.lr_d, cfg.r1_interval if cfg.r1_gamma > 0 else None)
-        self._broadcast_module(self.G, params=True)
-        self._broadcast_module(self.D, params=True)
+        broadcast_module(self.G, self.dist, params=True)
+        broadcast_module(self.D, self.dist, params=True)
 
         # Randomness: one explicit generator per rank for latents, labels and GP interpolates;
         # torch's global RNG only for dropout. Both are part of the resume state.
@@ -106,33 +97,6 @@ class Trainer:
         ratio = lazy_interval / (lazy_interval + 1) if lazy_interval else 1.0
         betas = (self.cfg.beta1 ** ratio, self.cfg.beta2 ** ratio)
         return torch.optim.Adam(m.parameters(), lr=lr * ratio, betas=betas)
-
-    # ------------------------------------------------------------------ distributed helpers
-    def _broadcast_module(self, m: nn.Module, params: bool) -> None:
-        if not self.dist.enabled:
-            return
-        tensors = list(m.buffers()) + (list(m.parameters()) if params else [])
-        for t in tensors:
-            dist.broadcast(t.data, src=0)
-
-    def _average_grads(self, m: nn.Module) -> None:
-        if not self.dist.enabled:
-            return
-        grads = [p.grad for p in m.parameters() if p.grad is not None]
-        flat = torch.cat([g.flatten() for g in grads])
-        dist.all_reduce(flat)
-        flat /= self.dist.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
-            offset += g.numel()
-
-    def _any_rank(self, flag: bool) -> bool:
-        if not self.dist.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
 
     # ------------------------------------------------------------------ one step
     def growth(self) -> tuple[int | None, float]:
@@ -219,7 +183,7 @@ class Trainer:
             self._d_steps += 1
             self.opt_D.zero_grad(set_to_none=True)
             loss_D.backward()
-            self._average_grads(D)
+            average_grads(D, self.dist)
             self.opt_D.step()
             self.cur_nimg += batch
         out["loss_D"] = loss_D.item()
@@ -236,13 +200,13 @@ class Trainer:
             loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
-        self._average_grads(G)
+        average_grads(G, self.dist)
         self.opt_G.step()
         out["loss_G"] = loss_G.item()
 
         # Keep batch-norm statistics identical on every rank, then update G_ema.
-        self._broadcast_module(G, params=False)
-        self._broadcast_module(D, params=False)
+        broadcast_module(G, self.dist, params=False)
+        broadcast_module(D, self.dist, params=False)
         if self.G_ema is not None:
             half_life = cfg.ema_kimg if cfg.ema_rampup is None else min(cfg.ema_kimg, self.kimg * cfg.ema_rampup)
             beta = ema_beta(batch, half_life)
@@ -389,7 +353,7 @@ class Trainer:
                 self._tick_sums[k] = self._tick_sums.get(k, 0.0) + v
             self._tick_steps += 1
             self.hooks.on_step({"kimg": self.kimg, "step": self.step, **out})
-            stop = self._any_rank(bool(self.hooks.should_stop()))
+            stop = any_rank(bool(self.hooks.should_stop()), self.dist, self.device)
             done = self.cur_nimg >= total_nimg
 
             # Tick: a log record, and at their own cadences a sample grid and a snapshot.

@@ -14,6 +14,13 @@ untrained DCGAN written to disk in a few milliseconds; nothing is trained or dow
 - `app_empty_server`   session: the same over `app_empty_dirs`.
 - `app_progan_dirs`    session: AppDirs holding "tiny" (DCGAN) and "tiny-progan" (trained to stage 3).
 - `app_progan_services`, `app_progan_server`: Services / the launched app over `app_progan_dirs`.
+- `make_tiny_stylegan_checkpoint(stem, variant, seed)`  helper: a 16 px RGB StyleGAN ("adain") or
+                       StyleGAN2 ("modulated"), untrained, with visible noise and a non-zero w_avg.
+- `app_stylegan_dirs`  session: AppDirs holding "tiny" (DCGAN), "tiny-stylegan2" and "tiny-stylegan".
+- `app_stylegan_services`, `app_stylegan_server`: Services / the launched app over `app_stylegan_dirs`.
+- `app_faces_dirs`     session: AppDirs whose runs/ holds "stylegan2-faces", a 64 px StyleGAN2 really
+                       trained on the procedural faces for 1 kimg (about 15-25 s on one CPU thread).
+- `app_faces_server`   session: the launched app over `app_faces_dirs`.
 
 The session fixtures are shared by every test: tests that add files must use their own
 folders (tmp_path), never these.
@@ -109,6 +116,43 @@ def make_tiny_progan_checkpoint(stem: str | os.PathLike, seed: int = 0, stage: i
     return save_generator(stem, G, "progan", TINY_PROGAN_CONFIG, train)
 
 
+TINY_STYLEGAN_MODEL = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
+                       "channel_max": 16}
+TINY_STYLEGAN_TRAIN = {"kimg": 1, "data": "faces", "recipe": "stylegan2", "dataset_licence": "procedural"}
+TINY_STYLEGAN_NAME = "tiny-stylegan2"   # variant "modulated" in app_stylegan_dirs
+TINY_STYLEGAN1_NAME = "tiny-stylegan"   # variant "adain"
+
+
+def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modulated", seed: int = 0) -> Path:
+    """Write `stem`.safetensors + `stem`.json: an untrained 16 px RGB StyleGAN (variant "adain") or
+    StyleGAN2 ("modulated"), weights from `seed`; 6 style inputs (4, 4, 8, 8, 16, 16).
+
+    An untrained G has noise scales of 0 and w_avg = 0, which would hide noise and truncation:
+    both get non-zero values here. Should the images come out flat (uint8 std < 30), the toRGB
+    weights are scaled up until they are not."""
+    import numpy as np
+
+    from explorer.images import to_uint8
+    from explorer.models import build_generator
+    from explorer.weights import save_generator
+
+    config = dict(TINY_STYLEGAN_MODEL, variant=variant)
+    torch.manual_seed(seed)
+    G = build_generator("stylegan", config).eval()
+    z = torch.randn(4, config["z_dim"])
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.noise_strength.uniform_(0.1, 0.3)
+        G.w_avg.copy_(G.mapping(torch.randn(64, config["z_dim"]))[:, 0].mean(0) + 0.5 * torch.randn(config["w_dim"]))
+        for _ in range(4):
+            if np.std(to_uint8(G(z))) >= 30:
+                break
+            for rgb in G.to_rgb:
+                rgb.conv.weight.mul_(2.0)
+    train = dict(TINY_STYLEGAN_TRAIN, recipe="stylegan2" if variant == "modulated" else "stylegan")
+    return save_generator(stem, G, "stylegan", config, train)
+
+
 @dataclass(frozen=True)
 class AppDirs:
     weights: Path   # the app's --weights folder
@@ -163,6 +207,54 @@ def app_tiny_services(app_tiny_dirs):
     return Services(app_tiny_dirs.weights, app_tiny_dirs.runs, torch.device("cpu"))
 
 
+@pytest.fixture(scope="session")
+def app_stylegan_dirs(tmp_path_factory) -> AppDirs:
+    dirs = _dirs(tmp_path_factory.mktemp("app-stylegan"))
+    make_tiny_checkpoint(dirs.weights / TINY_NAME)
+    make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
+    make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN1_NAME, "adain", seed=1)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def app_stylegan_services(app_stylegan_dirs):
+    from explorer.ui.services import Services
+
+    return Services(app_stylegan_dirs.weights, app_stylegan_dirs.runs, torch.device("cpu"))
+
+
+FACES_RUN = "stylegan2-faces"   # listed as "run: stylegan2-faces"
+
+
+def train_tiny_stylegan(run_dir: str | os.PathLike, recipe: str = "stylegan2", res: int = 64, kimg: float = 1.0,
+                        tick_kimg: float = 0.5, data_size: int = 256):
+    """Train a narrow StyleGAN on the procedural faces into the run directory `run_dir` with
+    Trainer.fit (as `python -m explorer.train` does), a snapshot at every tick. Returns the RunDir."""
+    from explorer.train.data import load_dataset
+    from explorer.train.loop import Trainer
+    from explorer.train.recipes import make_train_config
+    from explorer.train.run import RunDir
+
+    model = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 256, "channel_max": 16}
+    cfg = make_train_config(recipe, res=res, channels=3, model=model, data="faces", data_size=data_size, batch=16,
+                            kimg=kimg, tick_kimg=tick_kimg, snapshot_ticks=1, sample_ticks=100, num_samples=4,
+                            ema_kimg=0.1)
+    run = RunDir(Path(run_dir)).create(cfg)
+    threads = torch.get_num_threads()
+    try:
+        assert Trainer(cfg, load_dataset("faces", res, size=data_size), run=run).fit() == "done"
+    finally:
+        torch.set_num_threads(threads)
+    return run
+
+
+@pytest.fixture(scope="session")
+def app_faces_dirs(tmp_path_factory) -> AppDirs:
+    dirs = _dirs(tmp_path_factory.mktemp("app-faces"))
+    train_tiny_stylegan(dirs.runs / FACES_RUN)
+    return dirs
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -202,3 +294,13 @@ def app_empty_server(app_empty_dirs):
 @pytest.fixture(scope="session")
 def app_progan_server(app_progan_dirs):
     yield from launch_app(app_progan_dirs)
+
+
+@pytest.fixture(scope="session")
+def app_stylegan_server(app_stylegan_dirs):
+    yield from launch_app(app_stylegan_dirs)
+
+
+@pytest.fixture(scope="session")
+def app_faces_server(app_faces_dirs):
+    yield from launch_app(app_faces_dirs)

@@ -22,12 +22,14 @@ if not CHROMIUM.exists():
                 "`apt-get install -y --no-install-recommends chromium fonts-liberation`",
                 allow_module_level=True)
 
-from conftest import REPO, TINY_NAME, TINY_PROGAN_NAME, AppDirs, launch_app  # noqa: E402
+from conftest import REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN1_NAME, AppDirs, launch_app  # noqa: E402
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from explorer.ui.generate_tab import generate  # noqa: E402
 from explorer.ui.progan_tab import render as progan_render  # noqa: E402
+from explorer.ui.stylegan_tab import MAX_LAYERS, MAX_WS, Controls  # noqa: E402
+from explorer.ui.stylegan_tab import render as style_render  # noqa: E402
 from explorer.weights import list_checkpoints  # noqa: E402
 
 # Gradio 6.31's queue calls pandas APIs that pandas 3 deprecates: noise from inside gradio.
@@ -154,6 +156,31 @@ def test_progan_stage_slider_redraws_the_picture(page, app_progan_server, app_pr
     # Four 4x4 images, each pixel a 64 px block, drawn on the page at a readable size.
     box = page.locator(image).bounding_box()
     assert box["width"] >= 300 and box["height"] >= 300, box
+
+
+def test_stylegan_coarse_preset_redraws_the_mix(page, app_stylegan_server, app_stylegan_services):
+    """The page load opens the first StyleGAN model with every mix slider at 0 (the mix is seed A);
+    pressing Coarse moves the 4-8 px sliders to 1 and the mix takes seed B's coarse styles."""
+    def expected(mix: list[float]) -> np.ndarray:
+        c = Controls(TINY_STYLEGAN1_NAME, 0, 1, mix + [0.0] * (MAX_WS - len(mix)), 1.0, None, "const", 0,
+                     [1.0] * MAX_LAYERS)
+        return style_render(app_stylegan_services, c)[1]
+
+    image = "#sg-mix img"
+    page.goto(app_stylegan_server.url)
+    page.get_by_role("tab", name="StyleGAN").click()
+    src0 = wait_for_picture(page, expected([0.0] * 6), None, image)
+    expect(page.locator("#sg-info")).to_contain_text("StyleGAN, 16×16 px")
+    expect(page.locator("#sg-w5")).to_be_visible()
+    expect(page.locator("#sg-w6")).to_be_hidden()
+    expect(page.locator("#sg-preset-fine")).to_be_disabled()  # no 64 px layers in a 16 px model
+
+    page.locator("#sg-preset-coarse").click()
+    src1 = wait_for_picture(page, expected([1.0] * 4 + [0.0] * 2), src0, image)
+    assert src1 != src0
+    expect(page.locator("#sg-w0 input[type=range]")).to_have_value("1")
+    expect(page.locator("#sg-w4 input[type=range]")).to_have_value("0")
+    assert not np.array_equal(picture(page, src1), picture(page, src0))
 
 
 @pytest.fixture

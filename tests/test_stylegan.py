@@ -91,6 +91,12 @@ def test_noise_modes(variant):
     g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
     r1, r2 = (G.synthesis(ws, noise_mode="random", noise_generator=g()) for _ in range(2))
     assert torch.equal(r1, r2) and not torch.allclose(r1, const)
+    # Silencing one layer leaves every other layer's random noise as it was.
+    off = [1.0] * G.num_layers
+    off[0] = 0.0
+    a = G.make_noise(2, "random", g())
+    b = G.make_noise(2, "random", g(), off)
+    assert b[0] is None and all(torch.equal(x, y) for x, y in zip(a[1:], b[1:]))
     with pytest.raises(ValueError, match="needs a torch.Generator"):
         G.synthesis(ws, noise_mode="random")
     # A strength acts on its own layer only: noise at the last layer alone differs from both.

@@ -241,15 +241,15 @@ class StyleGANGenerator(nn.Module):
         out = []
         for i, layer in enumerate(self.layers):
             s = 1.0 if strength is None else float(strength[i])
-            if noise_mode == "none" or s == 0.0:
+            if noise_mode == "none":
                 out.append(None)
                 continue
             if noise_mode == "const":
                 noise = layer.noise_const
-            else:
+            else:  # drawn even at strength 0, so one layer's slider never shifts the others' noise
                 noise = torch.randn(n, 1, layer.res, layer.res, generator=generator, device=generator.device)
                 noise = noise.to(layer.noise_const.device)
-            out.append(noise if s == 1.0 else noise * s)
+            out.append(None if s == 0.0 else noise if s == 1.0 else noise * s)
         return out
 
     def synthesis(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_generator: torch.Generator | None = None,

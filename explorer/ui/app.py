@@ -8,10 +8,13 @@ from .. import __version__
 from .generate_tab import create_generate_tab
 from .progan_tab import create_progan_tab
 from .services import Services
+from .stylegan_tab import create_stylegan_tab
 
 CSS = """
 #gen-grid img { image-rendering: pixelated; object-fit: contain; }
 #pg-image img, #pg-strip img, #pg-interp img { image-rendering: pixelated; object-fit: contain; }
+#sg-a img, #sg-mix img, #sg-b img, #sg-var img, #sg-heat img, #sg-matrix img {
+  image-rendering: pixelated; object-fit: contain; }
 """
 
 # launch() options shared by app.py and the tests: no run history in localStorage (a slider app
@@ -28,12 +31,15 @@ def build_app(services: Services) -> gr.Blocks:
         with gr.Tabs():
             gen = create_generate_tab(services)
             pg = create_progan_tab(services)
+            sg = create_stylegan_tab(services)
         # On every page load: rescan the models (a run may have finished since the server started),
         # then draw the first grid.
         demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
                   ).then(gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
                          [gen["grid"], gen["info"]], api_visibility="private")
         demo.load(pg["refresh_open_fn"], pg["open_inputs"], [pg["model"], pg["empty"], *pg["open_outputs"]],
+                  api_visibility="private")
+        demo.load(sg["refresh_open_fn"], sg["inputs"], [sg["model"], sg["empty"], *sg["open_outputs"]],
                   api_visibility="private")
     demo.queue(api_open=False, max_size=64, default_concurrency_limit=2)
     return demo

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..render import Renderer
+from ..style_render import StyleRenderer
 from ..weights import ModelEntry, list_checkpoints
 
 
@@ -22,11 +23,13 @@ class Services:
     runs_dir: Path                    # training runs, whose newest snapshots are listed too
     device: torch.device
     renderer: Renderer = field(init=False)
+    style: StyleRenderer = field(init=False)  # the StyleGAN tab's renders, on the renderer's model cache
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
         self.renderer = Renderer(self.device)
+        self.style = StyleRenderer(self.renderer)
         self._export_root: Path | None = None
 
     def models(self) -> list[ModelEntry]:

@@ -24,7 +24,10 @@ def test_shipped_checkpoint_draws_varied_pictures(entry):
     with torch.no_grad():
         img = G(latents_for_seeds(list(range(16)), G.z_dim))
     assert img.shape == (16, entry.channels, entry.res, entry.res)
-    assert img.min() >= -1 and img.max() <= 1
+    # DCGAN ends in tanh; ProGAN and StyleGAN output linear values, nominally in [-1, 1] and
+    # clipped when shown: nearly all of them must fall there.
+    lo, hi = torch.quantile(img.flatten()[::7], torch.tensor([0.005, 0.995])).tolist()
+    assert -1.15 <= lo and hi <= 1.15
     assert img.std() > 0.3  # contrast, not a grey wash
     # Different seeds, different pictures: the mean distance between images is far from zero.
     flat = img.flatten(1)

@@ -170,6 +170,8 @@ def create_progan_tab(services: Services) -> dict:
                                  elem_id="pg-image")
                 info = gr.Markdown(elem_id="pg-info")
         gr.Markdown("### Growth strip\nOne seed at every stage, from 4×4 to the trained resolution. "
+                    "An earlier stage's toRGB layer stops learning once the next stage has faded in, while "
+                    "the layers it reads keep training, so its colours drift over a long run. "
                     "The PNG carries its recipe.")
         with gr.Row():
             strip_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=2,

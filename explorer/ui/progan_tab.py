@@ -11,7 +11,6 @@ import gradio as gr
 from .. import images
 from ..edit.interp import MODES
 from ..edit.latents import MAX_SEED, parse_seeds
-from ..models import ARCHITECTURES
 from ..render import Growth, RenderError, display_factor, display_grid, growth_strip
 from ..weights import ModelEntry
 from .services import Services
@@ -31,21 +30,14 @@ INTRO = ("A ProGAN grows from 4×4 pixels, doubling the resolution at each stage
 
 
 def progan_models(services: Services) -> list[ModelEntry]:
-    return [m for m in services.models() if ARCHITECTURES[m.arch].capabilities.progressive]
+    return services.models_with("progressive")
 
 
 def _entry(services: Services, model_name: str | None) -> ModelEntry:
-    if not model_name:
-        raise gr.Error("No ProGAN model is selected. Train one (the command is at the top of this tab), "
-                       "then press Refresh list.")
-    entry = next((m for m in progan_models(services) if m.name == model_name), None)
-    if entry is None:
-        other = services.find_model(model_name)
-        if other is not None:
-            raise gr.Error(f"{model_name!r} is a {other.arch.upper()} model, which does not grow; "
-                           "pick a ProGAN model from the list.")
-        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
-    return entry
+    try:
+        return services.pick_model(model_name, "progressive", "ProGAN", "does not grow")
+    except LookupError as e:
+        raise gr.Error(str(e)) from None
 
 
 def _whole(value, what: str, lo: int, hi: int) -> int:

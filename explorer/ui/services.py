@@ -14,6 +14,7 @@ import torch
 
 from ..render import Renderer
 from ..style_render import StyleRenderer
+from ..models import ARCHITECTURES
 from ..weights import ModelEntry, list_checkpoints
 
 
@@ -38,6 +39,25 @@ class Services:
 
     def find_model(self, name: str) -> ModelEntry | None:
         return next((m for m in self.models() if m.name == name), None)
+
+    def models_with(self, capability: str) -> list[ModelEntry]:
+        """The models whose architecture has a capability ("progressive", "mixing", ...)."""
+        return [m for m in self.models() if getattr(ARCHITECTURES[m.arch].capabilities, capability)]
+
+    def pick_model(self, name: str | None, capability: str, family: str, lacks: str) -> ModelEntry:
+        """The named model, which must have `capability`; LookupError with a sentence otherwise.
+        family: what the tab calls such models ("ProGAN"); lacks: what the others miss."""
+        if not name:
+            raise LookupError(f"No {family} model is selected. Train one (the command is at the top of this "
+                              "tab), then press Refresh list.")
+        entry = next((m for m in self.models_with(capability) if m.name == name), None)
+        if entry is None:
+            other = self.find_model(name)
+            if other is not None:
+                raise LookupError(f"{name!r} is a {ARCHITECTURES[other.arch].title} model, which {lacks}; "
+                                  f"pick a {family} model from the list.")
+            raise LookupError(f"Model {name!r} is no longer there; press Refresh list.")
+        return entry
 
     def export_path(self, filename: str) -> Path:
         """A fresh path named `filename` (made safe) for a file the user downloads.

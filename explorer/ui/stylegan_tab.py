@@ -15,7 +15,6 @@ import numpy as np
 from .. import images
 from ..edit.latents import MAX_SEED, parse_seeds
 from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
-from ..models import ARCHITECTURES
 from ..render import RenderError, display_factor, enlarge
 from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
@@ -65,21 +64,14 @@ class Controls:
 
 
 def stylegan_models(services: Services) -> list[ModelEntry]:
-    return [m for m in services.models() if ARCHITECTURES[m.arch].capabilities.mixing]
+    return services.models_with("mixing")
 
 
 def _entry(services: Services, model_name: str | None) -> ModelEntry:
-    if not model_name:
-        raise gr.Error("No StyleGAN model is selected. Train one (the command is at the top of this tab), "
-                       "then press Refresh list.")
-    entry = next((m for m in stylegan_models(services) if m.name == model_name), None)
-    if entry is None:
-        other = services.find_model(model_name)
-        if other is not None:
-            raise gr.Error(f"{model_name!r} is a {ARCHITECTURES[other.arch].title} model, which has no per-layer "
-                           "styles; pick a StyleGAN model from the list.")
-        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
-    return entry
+    try:
+        return services.pick_model(model_name, "mixing", "StyleGAN", "has no per-layer styles")
+    except LookupError as e:
+        raise gr.Error(str(e)) from None
 
 
 def _describe(services: Services, entry: ModelEntry) -> StyleModel:

@@ -41,6 +41,7 @@ class StyleGANConfig:
     channel_base: int = 2048     # width at resolution r = channel_base / r, clamped to channel_max
     channel_max: int = 64        # widest synthesis/discriminator layer
     w_avg_beta: float = 0.995    # decay of the moving average of w that truncation pulls towards
+    fast_inference: bool = True  # without autograd, render through the fused path (same images; False = reference ops)
     mbstd_group: int = 4         # D's minibatch-stddev group size (0 = off)
 
     def __post_init__(self):
@@ -101,6 +102,40 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     return x
 
 
+# ----------------------------------------------------------------------------- inference fast path
+_BILINEAR_FIR = torch.tensor([1.0, 3.0, 3.0, 1.0]) / 4  # 2x bilinear = this filter on a zero-stuffed signal
+
+
+def up_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """conv3x3(bilinear_2x(x)) with zero padding, as the reference layer computes it, in 4x fewer
+    multiply-adds: conv * FIR * zero-stuffing = FIR * (conv * zero-stuffing) = FIR * conv_transpose,
+    so the channel mixing runs at the input resolution and only a depthwise 4x4 filter at the
+    output's (StyleGAN2's own order, Karras et al. 2020, App. B). Bilinear's edge clamping is a
+    replicate pad of x. The orders differ only on the outermost ring of output pixels, where the
+    reference's zero padding hides the ring just outside the upsampled image (its edge pixels,
+    replicated); their contribution, four 1-D convs with the kernel's edge taps, is subtracted.
+    x [N, I, n, n], weight [O, I, 3, 3], bias [O] -> [N, O, 2n, 2n]"""
+    b_, c_in, n = x.shape[0], x.shape[1], x.shape[-1]
+    c = weight.shape[0]
+    w_t = weight.flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)  # [I, O, 3, 3]
+    y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), w_t, stride=2, padding=1)  # [N, O, 2n+3, 2n+3]
+    f = _BILINEAR_FIR.to(x)  # taps sum to 2 per axis: the gain a zero-stuffed signal needs (not the bias's)
+    fir = (f[:, None] * f[None, :]).expand(c, 1, 4, 4).contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(y, fir, bias, groups=c)                                               # [N, O, 2n, 2n]
+    # The upsampled image's top, bottom, left and right edges, each extended by one pixel.
+    e = torch.stack([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], 1).reshape(b_, 4 * c_in, n)
+    e = F.pad(F.interpolate(e, scale_factor=2, mode="linear", align_corners=False), (1, 1), mode="replicate")
+    e = e.view(b_, 4, c_in, 2 * n + 2)
+    e[:, 2:, :, 0], e[:, 2:, :, -1] = 0, 0  # the corners belong to the rows' share
+    k = torch.stack([weight[:, :, 0], weight[:, :, 2], weight[:, :, :, 0], weight[:, :, :, 2]])  # [4, O, I, 3]
+    r = F.conv1d(e.view(b_, 4 * c_in, 2 * n + 2), k.reshape(4 * c, c_in, 3), groups=4).view(b_, 4, c, 2 * n)
+    y[:, :, 0] -= r[:, 0]
+    y[:, :, -1] -= r[:, 1]
+    y[:, :, :, 0] -= r[:, 2]
+    y[:, :, :, -1] -= r[:, 3]
+    return y
+
+
 class SynthesisLayer(nn.Module):
     """One style input: [upsample] conv (plain for adain, modulated for v2) -> noise -> bias + act
     [-> AdaIN]. The first adain layer has no conv: it styles the constant input."""
@@ -119,7 +154,9 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn(1, 1, res, res))
         self.bias = nn.Parameter(torch.zeros(c_out))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None, fast: bool = False) -> torch.Tensor:
+        if fast:
+            return self.forward_fast(x, w, noise)
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)  # low-pass 2x
         if self.variant == "modulated":
@@ -132,6 +169,45 @@ class SynthesisLayer(nn.Module):
         if self.variant == "adain":
             ys, yb = self.affine(w).chunk(2, dim=1)
             x = adain(x, ys, yb)
+        return x
+
+    @torch.no_grad()
+    def forward_fast(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        """forward() without autograd, in fewer passes over x (tests/test_stylegan_fast.py checks
+        they agree). The lrelu gain sqrt(2) moves into the weights and bias (lrelu(a x) = a lrelu(x) for
+        a > 0); v2's style and demodulation go into the weights at batch 1, else into one
+        multiply-add after a shared-weight conv; AdaIN is two means and one multiply-add; up
+        layers from 16x16 use up_conv3x3 (below, its border ring costs more than it saves)."""
+        if x.device.type == "cpu":  # mkldnn's faster layout here (bench/compare_stylegan2_nvidia.py)
+            x = x.contiguous(memory_format=torch.channels_last)
+        b = self.bias * SQRT2
+        if self.up and x.shape[-1] >= 16:
+            conv = up_conv3x3
+        else:
+            if self.up:
+                x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            conv = lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1)  # noqa: E731
+        weight = self.conv.weight * self.conv.scale if self.conv is not None else None  # [O, I, 3, 3]
+        if self.variant == "modulated":
+            s = self.affine(w)                                                        # [N, I]
+            d = (s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt() * SQRT2  # [N, O]
+            if x.shape[0] == 1:  # O*I*9 multiplies on the weights instead of two passes over x
+                x = conv(x, weight * (d[0, :, None] * s[0, None, :])[:, :, None, None], b)
+            else:
+                x = torch.addcmul(b[None, :, None, None], conv(x * s[:, :, None, None], weight, None), d[:, :, None, None])
+        elif weight is not None:
+            x = conv(x, weight * SQRT2, b)
+        else:  # the first AdaIN layer styles the constant itself
+            x = x * SQRT2 + b[None, :, None, None]
+        if noise is not None:
+            x.addcmul_(noise, (self.noise_strength * SQRT2)[None, :, None, None])
+        x = F.leaky_relu_(x, 0.2)
+        if self.variant == "adain":  # Eq. 1, Karras et al. 2019, as ys / sigma * x + (yb - ys * mu / sigma)
+            ys, yb = self.affine(w).chunk(2, dim=1)
+            mu = x.mean(dim=(2, 3))                                                    # [N, C]
+            var = (x.square().mean(dim=(2, 3)) - mu.square()).clamp_min(0)  # E[x^2] - E[x]^2: var_mean is 15x slower
+            a = ys * (var + 1e-8).rsqrt()
+            x = torch.addcmul((yb - a * mu)[:, :, None, None], x, a[:, :, None, None])
         return x
 
 
@@ -150,6 +226,19 @@ class ToRGB(nn.Module):
         else:
             x = self.conv(x)
         return x + self.bias[None, :, None, None]
+
+    @torch.no_grad()
+    def forward_fast(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """forward() as one (batched) matmul, with the style in per-sample weights [N, C_img, I]."""
+        n, c, h, wd = x.shape
+        weight = (self.conv.weight[:, :, 0, 0] * self.conv.scale)[None]                # [1, C_img, I]
+        if self.affine is not None:
+            weight = weight * self.affine(w)[:, None, :]                               # [N, C_img, I]
+        weight = weight.expand(n, -1, -1)
+        if x.is_contiguous():
+            return torch.baddbmm(self.bias[None, :, None], weight, x.flatten(2)).view(n, -1, h, wd)
+        y = torch.baddbmm(self.bias, x.permute(0, 2, 3, 1).reshape(n, h * wd, c), weight.transpose(1, 2))  # [N, HW, C_img]
+        return y.view(n, h, wd, -1).permute(0, 3, 1, 2)                               # channels-last [N, C_img, H, W]
 
 
 # ----------------------------------------------------------------------------- generator
@@ -269,19 +358,25 @@ class StyleGANGenerator(nn.Module):
 
     def run_layer(self, i: int, state, ws: torch.Tensor, noise: torch.Tensor | None):
         x, img = state
-        x = self.layers[i](x, ws[:, self.layer_w[i]], noise)
+        fast = self.fast()
+        x = self.layers[i](x, ws[:, self.layer_w[i]], noise, fast)
         if self.cfg.variant == "modulated" and i in self.rgb_after:
             j = self.rgb_after.index(i)
             if j < len(self.to_rgb) - 1:  # every toRGB but the last: accumulate the skip image
-                y = self.to_rgb[j](x, ws[:, self.rgb_w[j]])
+                rgb = self.to_rgb[j]
+                y = (rgb.forward_fast if fast else rgb)(x, ws[:, self.rgb_w[j]])
                 img = y if img is None else F.interpolate(img, scale_factor=2, mode="bilinear",
                                                           align_corners=False) + y
         return x, img
 
+    def fast(self) -> bool:
+        """Whether synthesis runs the fused inference path: asked for, and no autograd needed."""
+        return self.cfg.fast_inference and not torch.is_grad_enabled()
+
     def finish(self, state, ws: torch.Tensor) -> torch.Tensor:
         x, img = state
-        k = self.rgb_w[-1]
-        y = self.to_rgb[-1](x, ws[:, k] if k is not None else None)
+        k, rgb = self.rgb_w[-1], self.to_rgb[-1]
+        y = (rgb.forward_fast if self.fast() else rgb)(x, ws[:, k] if k is not None else None)
         if img is not None:
             y = y + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
         return y  # [N, C, res, res], nominally [-1, 1]

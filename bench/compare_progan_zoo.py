@@ -40,6 +40,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for the shared helpers
 from generate import FORMATS, call_times, count_flops, cpu_model  # noqa: E402
+from generate import speed_ratio as ratio  # noqa: E402
 
 from explorer.models import build_generator  # noqa: E402  (generate.py put the repo root on sys.path)
 
@@ -101,12 +102,6 @@ def copy_zoo_weights(zoo: torch.nn.Module, ours: torch.nn.Module) -> None:
 
 def times_ms(t: list[float]) -> float:
     return statistics.median(t) * 1e3
-
-
-def ratio(ours: list[float], zoo: list[float]) -> dict:
-    """Zoo time over our time: of the medians, and the median of call-by-call pairs."""
-    return {"medians": round(statistics.median(zoo) / statistics.median(ours), 3),
-            "paired": round(statistics.median(z / o for o, z in zip(ours, zoo)), 3)}
 
 
 def main(argv=None) -> dict:

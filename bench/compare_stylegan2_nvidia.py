@@ -55,6 +55,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for the shared helpers
 from generate import FORMATS, call_times, count_flops, cpu_model  # noqa: E402
+from generate import speed_ratio as ratio  # noqa: E402
 
 from explorer.models import build_generator  # noqa: E402  (generate.py put the repo root on sys.path)
 
@@ -140,12 +141,6 @@ def layer_checks(theirs, ours, w_dim: int) -> dict:
         out["to_rgb_max_abs_diff"].append(float(f"{(t(x, w) - o(x, w)).abs().max().item():.3g}"))
     out["layers_match_inside_ring"] = max(out["layers_max_abs_diff"] + out["to_rgb_max_abs_diff"]) < 1e-3
     return out
-
-
-def ratio(ours: list[float], theirs: list[float]) -> dict:
-    """NVIDIA's time over ours (> 1: ours is faster): of the medians, and the median of call-by-call pairs."""
-    return {"medians": round(statistics.median(theirs) / statistics.median(ours), 3),
-            "paired": round(statistics.median(t / o for o, t in zip(ours, theirs)), 3)}
 
 
 def main(argv=None) -> dict:

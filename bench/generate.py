@@ -69,6 +69,12 @@ REFERENCE = {"model": "dcgan-64-rgb-ngf64",  # the top-level "reference", as ear
              **{k: v for k, v in REFERENCES["dcgan-64-rgb-ngf64"].items() if k != "impl"}}
 
 
+def speed_ratio(ours: list[float], theirs: list[float]) -> dict:
+    """Their time over ours (> 1: ours is faster): of the medians, and the median of call-by-call pairs."""
+    return {"medians": round(statistics.median(theirs) / statistics.median(ours), 3),
+            "paired": round(statistics.median(t / o for o, t in zip(ours, theirs)), 3)}
+
+
 def cpu_model() -> str:
     try:  # Linux; elsewhere the architecture name is all we say
         lines = Path("/proc/cpuinfo").read_text().splitlines()

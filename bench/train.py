@@ -29,10 +29,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for the shared helpers
 from explorer.device import pick_device  # noqa: E402
 from explorer.train.data import load_dataset  # noqa: E402
 from explorer.train.loop import Trainer  # noqa: E402
 from explorer.train.recipes import make_train_config  # noqa: E402
+from generate import cpu_model  # noqa: E402
 
 BATCH = 16
 # name -> (recipe, res, channels, overrides of the recipe)
@@ -46,12 +48,6 @@ RUNS = {
 REFERENCE = {"run": "dcgan-64-rgb", "img_per_s": 43.0}
 
 
-def cpu_model() -> str:
-    try:  # Linux; elsewhere the architecture name is all we say
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        return next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.machine()
 
 
 class FlopCount(TorchDispatchMode):

@@ -65,3 +65,76 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, t, mode: str = "linear") -> to
     except KeyError:
         raise ValueError(f"Interpolation mode must be one of {', '.join(MODES)}, got {mode!r}.") from None
     return fn(a, b, t)
+
+
+# ----------------------------------------------------------------------------- frame paths
+def keyframe_path(keys: torch.Tensor, frames: int, mode: str = "linear") -> torch.Tensor:
+    """[frames, D] latents visiting keys [K, D] in order at constant speed in t: frame 0 is keys[0]
+    exactly and the last frame keys[-1] exactly; each of the K - 1 segments gets an equal share."""
+    assert keys.ndim == 2 and keys.shape[0] >= 2, f"need keyframes [K >= 2, D], got {tuple(keys.shape)}"
+    if frames < 2:
+        raise ValueError(f"a path needs at least 2 frames, got {frames}")
+    u = torch.linspace(0, keys.shape[0] - 1, frames, dtype=torch.float64)  # position along the keys
+    seg = u.floor().long().clamp(max=keys.shape[0] - 2)                      # [F] segment of each frame
+    t = (u - seg).to(keys.dtype)                                             # [F] in [0, 1]
+    return interpolate(keys[seg], keys[seg + 1], t, mode)
+
+
+def walk_strengths(max_strength: float, frames: int) -> list[float]:
+    """Strengths of a direction walk: frames evenly spaced from -max_strength to +max_strength."""
+    if frames < 2:
+        raise ValueError(f"a walk needs at least 2 frames, got {frames}")
+    return torch.linspace(-max_strength, max_strength, frames, dtype=torch.float64).tolist()
+
+
+# ----------------------------------------------------------------------------- GIF / MP4
+VIDEO_BLOCK = 16  # H.264 codes 16x16 macroblocks: frames are padded (not rescaled) to a multiple of this
+
+
+def pad_to_block(frames, block: int = VIDEO_BLOCK):
+    """uint8 [F, H, W, C] padded at the bottom and right with edge pixels to multiples of `block`.
+    Padding, not imageio's default rescale, keeps every source pixel; power-of-two models above
+    16 px need no padding at all."""
+    import numpy as np
+
+    h, w = frames.shape[1:3]
+    ph, pw = -h % block, -w % block
+    if ph or pw:
+        frames = np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
+    return frames
+
+
+def write_gif(path, frames, fps: float, progress=None):
+    """uint8 [F, H, W, C] (C = 1 or 3) -> a looping GIF at fps. progress(i, F) after each frame."""
+    import imageio.v2 as iio
+
+    frames = _rgb(frames)
+    with iio.get_writer(path, mode="I", format="GIF", duration=1000.0 / fps, loop=0) as w:
+        for i, f in enumerate(frames):
+            w.append_data(f)
+            if progress:
+                progress(i + 1, len(frames))
+    return path
+
+
+def write_mp4(path, frames, fps: float, progress=None, quality: int = 8):
+    """uint8 [F, H, W, C] -> an H.264 MP4 (yuv420p, plays in browsers) with imageio-ffmpeg's bundled
+    ffmpeg binary; frames padded to multiples of VIDEO_BLOCK. progress(i, F) after each frame."""
+    import imageio.v2 as iio
+
+    frames = pad_to_block(_rgb(frames))
+    with iio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
+                        pixelformat="yuv420p", macro_block_size=VIDEO_BLOCK, ffmpeg_log_level="error") as w:
+        for i, f in enumerate(frames):
+            w.append_data(f)
+            if progress:
+                progress(i + 1, len(frames))
+    return path
+
+
+def _rgb(frames):
+    import numpy as np
+
+    frames = np.asarray(frames)
+    assert frames.ndim == 4 and frames.dtype == np.uint8, f"need uint8 [F, H, W, C], got {frames.shape}"
+    return np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else frames

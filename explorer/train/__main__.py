@@ -20,7 +20,7 @@ import torch
 
 from ..device import pick_device, set_threads
 from .data import DatasetError, load_dataset
-from .recipes import RECIPES, make_train_config
+from .recipes import RECIPES, TrainConfig, make_train_config
 from .run import RunDir, RunError
 
 # Flags that shape a new run; on --resume they come from the run's config.json instead.
@@ -28,7 +28,7 @@ NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "see
                  "gp_lambda", "label_smoothing", "label_noise", "label_flip", "ema_kimg", "ngf", "ndf", "z_dim",
                  "d_dropout", "num_samples", "drift", "fade_kimg", "stable_kimg", "stage_batch", "fmap_base",
                  "fmap_max", "r1_gamma", "r1_interval", "style_mixing", "pl_weight", "pl_interval", "ema_rampup",
-                 "model_opt")
+                 "model_opt", "train_opt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,10 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema-rampup", type=float, help="cap G_ema's half-life at this fraction of kimg so far")
     p.add_argument("--model-opt", action="append", type=_model_opt, metavar="KEY=VALUE",
                    help="any architecture field, e.g. --model-opt channel_max=64 --model-opt variant=adain")
+    p.add_argument("--train-opt", action="append", type=_model_opt, metavar="KEY=VALUE",
+                   help="any TrainConfig field without a flag of its own, e.g. --train-opt beta2=0.9")
     p.add_argument("--num-samples", type=int, help="images in each sample grid (default 64)")
     p.add_argument("--tick-kimg", type=float, help="kimg per log record (default 1)")
     p.add_argument("--sample-ticks", type=int, help="sample grid every N ticks (default 2)")
     p.add_argument("--snapshot-ticks", type=int, help="snapshot + resume state every N ticks (default 5)")
+    p.add_argument("--sample-sec", type=float, help="also refresh samples/latest.png every this many seconds "
+                                                    "(a live preview; default: only at sample ticks)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--no-progress", action="store_true", help="print one line per tick instead of a bar")
@@ -113,6 +117,12 @@ def _new_config(args, channels: int):
                                                "ema_rampup",
                                                "sample_ticks", "snapshot_ticks")
                  if getattr(args, k) is not None}
+    fixed = {"recipe", "arch", "model", "res", "channels"}
+    for key, value in args.train_opt or []:
+        if key in fixed or key not in TrainConfig.__dataclass_fields__:
+            raise ValueError(f"--train-opt {key}: not a TrainConfig field that may be set this way; "
+                             f"choose from {', '.join(sorted(set(TrainConfig.__dataclass_fields__) - fixed))}.")
+        overrides[key] = value
     overrides.setdefault("data", "mnist")
     return make_train_config(args.recipe or "dcgan", res=args.res or 32, channels=channels, model=model, **overrides)
 
@@ -227,7 +237,8 @@ def _train(args, rank: int, world: int) -> int:
                   f"loss_G {rec['loss_G']:.4f} sec/kimg {rec['sec_per_kimg']:.2f}", flush=True)
 
     trainer = Trainer(cfg, dataset, device=device, run=run, dist_info=DistInfo(rank, world),
-                      hooks=Hooks(should_stop=lambda: flag.stop, on_step=on_step, on_tick=on_tick))
+                      hooks=Hooks(should_stop=lambda: flag.stop, on_step=on_step, on_tick=on_tick),
+                      sample_sec=args.sample_sec)
     if state is not None:
         trainer.load_state_dict(state)
         bar.n = trainer.kimg
@@ -235,7 +246,20 @@ def _train(args, rank: int, world: int) -> int:
         print(f"{'Resuming' if state else 'Training'} {cfg.recipe} on {cfg.data} ({len(dataset)} images, "
               f"{dataset.channels}x{cfg.res}x{cfg.res}) on {device}" + (f" x{world} processes" if world > 1 else "")
               + f" -> {run.root}", file=sys.stderr, flush=True)
-    status = trainer.fit()
+    # status.json: "running" with this pid now; how it ended, below. A process killed outright leaves
+    # "running" behind with a dead pid, which watchers (explorer.train.jobs) report as crashed.
+    if verbose:
+        run.write_status("running", pid=os.getpid(), kimg=trainer.kimg, total_kimg=cfg.kimg)
+    try:
+        status = trainer.fit()
+    except BaseException as e:
+        if verbose:
+            run.write_status("crashed", pid=os.getpid(), kimg=trainer.kimg, total_kimg=cfg.kimg,
+                             error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+        raise
+    if verbose:
+        run.write_status("stopped" if status == "stopped" else "finished", pid=os.getpid(), kimg=trainer.kimg,
+                         total_kimg=cfg.kimg)
     bar.close()
     if verbose:
         if status == "stopped":

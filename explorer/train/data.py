@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -23,6 +24,9 @@ MAX_ZIP_MEMBERS = 200_000
 MAX_MEMBER_BYTES = 64 * 1024 * 1024     # per decompressed zip member
 MAX_ZIP_TOTAL_BYTES = 4 * 1024**3       # all decompressed members together
 MAX_COMPRESSION_RATIO = 200             # decompressed / compressed, per member
+# Zips uploaded from a browser are checked harder (extract_upload): any unsafe member refuses the whole file.
+UPLOAD_MAX_MEMBERS = 50_000
+UPLOAD_MAX_TOTAL_BYTES = 1024**3        # all decompressed members together
 
 
 class DatasetError(ValueError):
@@ -144,7 +148,11 @@ def _safe_member(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _iter_sources(path: Path):
+def _mib(n: int) -> str:
+    return f"{n / 2**20:g} MiB"
+
+
+def _iter_sources(path: Path, max_total_bytes: int = MAX_ZIP_TOTAL_BYTES):
     """Yield (display name, bytes | None, skip reason | None) for every candidate image file."""
     if path.is_dir():
         for f in sorted(path.rglob("*")):
@@ -180,8 +188,8 @@ def _iter_sources(path: Path):
                 yield info.filename, None, f"larger than {MAX_MEMBER_BYTES // 2**20} MiB"
                 continue
             total += len(data)
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise DatasetError(f"{path} decompresses to more than {MAX_ZIP_TOTAL_BYTES // 2**30} GiB; "
+            if total > max_total_bytes:
+                raise DatasetError(f"{path.name} decompresses to more than {_mib(max_total_bytes)}; "
                                    "use a smaller archive or a folder.")
             yield info.filename, data, None
 
@@ -216,6 +224,80 @@ def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageData
                            "images in the folder or zip.")
     return ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
                         licence=f"images from {path} (their own licence)")
+
+
+@dataclass
+class UploadReport:
+    images: int                          # images written
+    skipped: int = 0                     # unreadable images left out
+    skipped_examples: list[str] = field(default_factory=list)  # a few "file: reason" lines
+
+
+def extract_upload(zip_path: str | Path, dest: str | Path, *, max_total_bytes: int = UPLOAD_MAX_TOTAL_BYTES,
+                   max_members: int = UPLOAD_MAX_MEMBERS, max_pixels: int = MAX_IMAGE_PIXELS) -> UploadReport:
+    """Check an untrusted zip and write its images into the new folder `dest` as 000000.png, 000001.jpg, ...
+
+    Refused with a DatasetError that names the problem: not a zip; a member with an absolute path,
+    "..", a drive letter or a symbolic link; more than max_members members; a member or the whole
+    archive decompressing past its limit or at a bomb-like ratio (the bytes actually decompressed
+    are counted); an image over max_pixels; no readable image at all. Undecodable images are
+    skipped and counted. Only flat generated names are written, only under `dest`, and on any
+    error `dest` is removed: a refused upload leaves nothing behind."""
+    zip_path, dest = Path(zip_path), Path(dest)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise DatasetError(f"{zip_path.name} is not a zip file; upload a .zip of PNG or JPEG images.") from None
+    if len(infos) > max_members:
+        raise DatasetError(f"{zip_path.name} has {len(infos)} entries; at most {max_members} are accepted.")
+    for info in infos:
+        why = _safe_member(info)
+        if why is not None:
+            raise DatasetError(f"{zip_path.name} was refused: entry {info.filename!r} has a {why}"
+                               if why in ("unsafe path", "symbolic link") else
+                               f"{zip_path.name} was refused: entry {info.filename!r} is {why} (a zip bomb?); "
+                               f"each image may decompress to at most {_mib(MAX_MEMBER_BYTES)}.")
+    dest.mkdir(parents=True)  # must be new: nothing of an older folder is ever mixed in
+    old_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    report = UploadReport(0)
+    try:
+        for name, data, why in _iter_sources(zip_path, max_total_bytes):
+            base = PurePosixPath(name).name
+            if base.startswith(".") or name.startswith("__MACOSX/"):
+                continue  # macOS resource forks and hidden files, not images
+            if data is None and why.startswith("larger"):
+                raise DatasetError(f"{zip_path.name} was refused: entry {name!r} is {why}.")
+            if data is not None:
+                try:
+                    with Image.open(io.BytesIO(data)) as im:
+                        if im.size[0] * im.size[1] > max_pixels:
+                            raise Image.DecompressionBombError
+                        im.load()
+                except Image.DecompressionBombError:
+                    raise DatasetError(f"{zip_path.name} was refused: {name!r} is larger than "
+                                       f"{max_pixels / 1e6:g} megapixels; shrink it first.") from None
+                except (OSError, ValueError, SyntaxError) as e:
+                    why = f"not a readable image ({type(e).__name__})"
+                else:
+                    ext = PurePosixPath(base).suffix.lower()
+                    (dest / f"{report.images:06d}{ext}").write_bytes(data)
+                    report.images += 1
+                    continue
+            report.skipped += 1
+            if len(report.skipped_examples) < 5:
+                report.skipped_examples.append(f"{name}: {why}")
+        if not report.images:
+            detail = (" " + "; ".join(report.skipped_examples) + "." if report.skipped else "")
+            raise DatasetError(f"{zip_path.name} holds no readable image.{detail} Put PNG, JPEG, WebP, BMP, GIF "
+                               "or TIFF images in the zip.")
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    finally:
+        Image.MAX_IMAGE_PIXELS = old_limit
+    return report
 
 
 def load_dataset(spec: str, res: int, *, channels: int | None = None, size: int | None = None,

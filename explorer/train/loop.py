@@ -49,8 +49,12 @@ def fixed_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, dataset: ImageDataset, *, device: torch.device | str = "cpu",
-                 run: RunDir | None = None, hooks: Hooks | None = None, dist_info: DistInfo | None = None):
+                 run: RunDir | None = None, hooks: Hooks | None = None, dist_info: DistInfo | None = None,
+                 sample_sec: float | None = None):
         self.cfg, self.dataset, self.run = cfg, dataset, run
+        # Live preview: samples/latest.png at least this often (seconds), between the tick-based grids;
+        # None = only at ticks. Not part of the config: it changes what a watcher sees, never the training.
+        self.sample_sec = sample_sec
         self.device = torch.device(device)
         self.hooks = hooks or Hooks()
         self.dist = dist_info or DistInfo()
@@ -261,10 +265,16 @@ class Trainer:
             imgs = torch.nn.functional.interpolate(imgs, size=(self.cfg.res, self.cfg.res), mode="nearest")
         return images.make_grid(images.to_uint8(imgs))
 
-    def _write_sample(self) -> None:
+    def _write_sample(self, live_only: bool = False) -> None:
+        """The fixed-z grid to samples/fakesNNNNNN.png (unless live_only) and samples/latest.png."""
+        grid = self.sample_grid()
+        recipe = {"kind": "training-samples", "kimg": self.kimg, "seed": self.cfg.seed}
+        images.save_png(self.run.live_sample_path, grid, recipe)
+        self._live_sample_time = time.time()
+        if live_only:
+            return
         path = self.run.sample_path(self.kimg)
-        images.save_png(path, self.sample_grid(), {"kind": "training-samples", "kimg": self.kimg,
-                                                   "seed": self.cfg.seed})
+        images.save_png(path, grid, recipe)
         self.hooks.on_sample(str(path), self.kimg)
 
     def _write_snapshot(self) -> None:
@@ -343,6 +353,7 @@ class Trainer:
         if writer and self.cur_nimg == 0:
             self._write_sample()
         tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
+        self._live_sample_time = time.time()
         status = "done"
         while self.cur_nimg < total_nimg:
             # One step: D phase(s), G phase, EMA.
@@ -355,6 +366,8 @@ class Trainer:
             self.hooks.on_step({"kimg": self.kimg, "step": self.step, **out})
             stop = any_rank(bool(self.hooks.should_stop()), self.dist, self.device)
             done = self.cur_nimg >= total_nimg
+            if writer and self.sample_sec and time.time() - self._live_sample_time >= self.sample_sec:
+                self._write_sample(live_only=True)
 
             # Tick: a log record, and at their own cadences a sample grid and a snapshot.
             if self.cur_nimg - tick_start_nimg >= tick_nimg or done or stop:

@@ -2,7 +2,9 @@
 
     config.json   the resolved TrainConfig
     log.jsonl     one JSON object per tick (kimg, losses, sec_per_kimg, ...)
-    samples/      fixed-z grids (fakes000123.png = after 123 kimg; reals.png)
+    samples/      fixed-z grids (fakes000123.png = after 123 kimg; reals.png; latest.png, the newest)
+    status.json   {"state": "running" | "finished" | "stopped" | "crashed", "pid", "kimg", ...}, written
+                  by the training process at its start and end; "running" with a dead pid = killed
     snapshots/    snapshot-000123.safetensors + .json, loadable by the explorer
     resume/       state.pt: everything needed to continue exactly (weights_only loadable)
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -32,6 +35,8 @@ class RunDir:
         self.samples = self.root / "samples"
         self.snapshots = self.root / "snapshots"
         self.resume_path = self.root / "resume" / "state.pt"
+        self.status_path = self.root / "status.json"
+        self.live_sample_path = self.samples / "latest.png"
 
     def create(self, cfg: TrainConfig) -> "RunDir":
         if self.config_path.exists():
@@ -74,6 +79,17 @@ class RunDir:
         """Drop records written after the resume point, so a resumed run's log has no duplicates."""
         keep = [r for r in self.read_log() if r.get("kimg", 0) <= kimg + 1e-9]
         atomic_write_bytes(self.log_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+    def write_status(self, state: str, **extra) -> None:
+        """The training process says it is running, or how it ended; watchers combine it with its pid."""
+        atomic_write_bytes(self.status_path, json.dumps({"state": state, "time": time.time(), **extra}).encode())
+
+    def read_status(self) -> dict | None:
+        try:
+            status = json.loads(self.status_path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return status if isinstance(status, dict) else None
 
     def save_resume(self, state: dict) -> None:
         buf = io.BytesIO()

@@ -49,7 +49,8 @@ class Direction:
         n = float(np.linalg.norm(v))
         if not math.isfinite(n) or n == 0.0:
             raise ValueError(f"direction {self.name!r} is zero or not finite")
-        self.vector = (v / n).astype(np.float32)
+        # Already unit (as loaded back, or from a recipe): kept bit for bit, so an edit reproduces exactly.
+        self.vector = v if abs(n - 1.0) < 1e-6 else (v / n).astype(np.float32)
 
     def meta(self) -> dict:
         """Everything but the vector, JSON-serialisable."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import __version__
+from .edit_tab import create_edit_tab
 from .generate_tab import create_generate_tab
+from .interp_tab import create_interp_tab
 from .progan_tab import create_progan_tab
 from .services import Services
 from .stylegan_tab import create_stylegan_tab
@@ -15,6 +17,7 @@ CSS = """
 #pg-image img, #pg-strip img, #pg-interp img { image-rendering: pixelated; object-fit: contain; }
 #sg-a img, #sg-mix img, #sg-b img, #sg-var img, #sg-heat img, #sg-matrix img {
   image-rendering: pixelated; object-fit: contain; }
+#ed-original img, #ed-edited img, #ip-picture img { image-rendering: pixelated; object-fit: contain; }
 """
 
 # launch() options shared by app.py and the tests: no run history in localStorage (a slider app
@@ -32,6 +35,8 @@ def build_app(services: Services) -> gr.Blocks:
             gen = create_generate_tab(services)
             pg = create_progan_tab(services)
             sg = create_stylegan_tab(services)
+            ed = create_edit_tab(services)
+            ip = create_interp_tab(services)
         # On every page load: rescan the models (a run may have finished since the server started),
         # then draw the first grid.
         demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
@@ -41,5 +46,7 @@ def build_app(services: Services) -> gr.Blocks:
                   api_visibility="private")
         demo.load(sg["refresh_open_fn"], sg["inputs"], [sg["model"], sg["empty"], *sg["open_outputs"]],
                   api_visibility="private")
+        demo.load(ed["refresh_fn"], [ed["model"]], [ed["model"], *ed["refresh_outputs"]], api_visibility="private")
+        demo.load(ip["refresh_fn"], ip["open_inputs"], [ip["model"], *ip["refresh_outputs"]], api_visibility="private")
     demo.queue(api_open=False, max_size=64, default_concurrency_limit=2)
     return demo

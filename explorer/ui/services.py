@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..edit_render import EditRenderer
 from ..render import Renderer
 from ..style_render import StyleRenderer
 from ..models import ARCHITECTURES
@@ -25,12 +26,14 @@ class Services:
     device: torch.device
     renderer: Renderer = field(init=False)
     style: StyleRenderer = field(init=False)  # the StyleGAN tab's renders, on the renderer's model cache
+    edits: EditRenderer = field(init=False)   # the Edit and Interpolate tabs' renders and direction finding
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
         self.renderer = Renderer(self.device)
         self.style = StyleRenderer(self.renderer)
+        self.edits = EditRenderer(self.renderer, self.style)
         self._export_root: Path | None = None
 
     def models(self) -> list[ModelEntry]:

@@ -1,0 +1,310 @@
+"""The Edit tab: find latent directions on the opened model (SeFa, PCA, supervised attribute
+directions, difference of means), save them beside it, and apply several at once with a strength
+(in standard deviations) and a layer range each, re-rendering while a slider is dragged. Works for
+every family: in w with a mapping network, in z otherwise."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..edit import directions as dirs
+from ..edit.latents import MAX_SEED, parse_seeds
+from ..edit.mixing import PRESET_RANGES
+from ..edit.recipe import DirectionUse
+from ..edit_render import Edit
+from ..render import RenderError, display_factor, enlarge
+from ..weights import ModelEntry
+from . import recipe_ui
+from .services import Services
+
+SLOTS = 4        # directions applied at once
+NONE = "(none)"
+METHODS = {"SeFa (closed form)": "sefa", "PCA of w (GANSpace)": "pca", "Supervised attribute": "supervised",
+           "Difference of means": "means"}
+INTRO = ("Find **directions** in this model's latent space (*w* behind a mapping network, *z* otherwise), then "
+         "move the image along up to four at once. Strengths are in standard deviations of the model's own "
+         "latents; a layer range applies a direction to some style inputs only (coarse = layout, fine = colour). "
+         "Directions are saved beside the model and listed when it is opened again.")
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+def _entry(services: Services, name: str | None) -> ModelEntry:
+    if not name:
+        raise gr.Error("No model is selected. Train or import one, then press Refresh list.")
+    entry = services.find_model(name)
+    if entry is None:
+        raise gr.Error(f"Model {name!r} is no longer there; press Refresh list.")
+    return entry
+
+
+def _model(services: Services, entry: ModelEntry):
+    try:
+        return services.renderer.model(entry.path)[0]
+    except RenderError as e:
+        raise gr.Error(str(e)) from None
+
+
+def layer_ranges(G) -> dict[str, tuple[int, int]]:
+    """{"All (w0-wN)": (0, num_ws), "Coarse (w0-w3)": ..., ...}: the presets this model has."""
+    out = {f"All (w0–w{G.num_ws - 1})": (0, G.num_ws)}
+    if G.num_ws > 1 and hasattr(G, "ws_resolutions"):
+        res = G.ws_resolutions()
+        for name, (lo, hi) in PRESET_RANGES.items():
+            idx = [i for i, r in enumerate(res) if lo <= r <= hi]
+            if idx:
+                out[f"{name} (w{idx[0]}–w{idx[-1]})"] = (idx[0], idx[-1] + 1)
+    return out
+
+
+def _directions(services: Services, entry: ModelEntry) -> dict[str, dirs.Direction]:
+    G = _model(services, entry)
+    return {d.name: d for d in dirs.load_directions(entry.path, G.w_dim)}
+
+
+def _whole(value, what: str, lo: int, hi: int) -> int:
+    if value is None or float(value) != int(float(value)) or not lo <= int(float(value)) <= hi:
+        raise gr.Error(f"{what} must be a whole number from {lo} to {hi}; got {value}.")
+    return int(float(value))
+
+
+def edits(services: Services, entry: ModelEntry, slots) -> tuple[Edit, ...]:
+    """slots: SLOTS triples (direction name, strength, layer range label) -> the Edits applied."""
+    saved, ranges = _directions(services, entry), layer_ranges(_model(services, entry))
+    out = []
+    for name, strength, span in slots:
+        if not name or name == NONE or not float(strength):
+            continue
+        if name not in saved:
+            raise gr.Error(f"Direction {name!r} is not saved beside this model; pick one from the list.")
+        if span not in ranges:
+            raise gr.Error(f"Layer range {span!r} does not fit this model; pick one from the list.")
+        if abs(float(strength)) > dirs.MAX_STRENGTH:
+            raise gr.Error(f"Strengths go from -{dirs.MAX_STRENGTH:g} to {dirs.MAX_STRENGTH:g} standard deviations.")
+        d = saved[name]
+        out.append(Edit(tuple(float(x) for x in d.vector), float(strength), d.std, ranges[span]))
+    return tuple(out)
+
+
+def _show(picture):
+    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0]))[0])
+
+
+def render(services: Services, model: str | None, seed, psi, *slot_values):
+    """Handler: (original picture, edited picture, info markdown)."""
+    entry = _entry(services, model)
+    seed = _whole(seed, "Seed", 0, MAX_SEED)
+    slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
+    applied = edits(services, entry, slots)
+    try:
+        original = services.edits.render(entry.path, seed, float(psi), (), key="edit-original")
+        edited = services.edits.render(entry.path, seed, float(psi), applied)
+    except RenderError as e:
+        raise gr.Error(str(e)) from None
+    runs = "" if edited.layers_run < 0 else f", {edited.layers_run} synthesis layers re-run"
+    info = (f"{len(applied)} direction{'s' if len(applied) != 1 else ''} applied in "
+            f"{services.edits.space(entry.path)} · edited image in {edited.ms:.1f} ms{runs}")
+    return _show(original.picture), _show(edited.picture), info
+
+
+def open_model(services: Services, model: str | None):
+    """Handler: direction lists and layer ranges for the model (SLOTS x (direction, range)), the finder's
+    layer-range and attribute choices."""
+    entry = _entry(services, model)
+    names = [NONE, *_directions(services, entry)]
+    ranges = list(layer_ranges(_model(services, entry)))
+    clf = services.edits.classifier(entry.path)
+    attrs = _attribute_names(clf)
+    slot_updates = []
+    for _ in range(SLOTS):
+        slot_updates += [gr.update(choices=names, value=NONE), gr.update(value=0.0),
+                         gr.update(choices=ranges, value=ranges[0])]
+    return (*slot_updates, gr.update(choices=ranges, value=ranges[0]),
+            gr.update(choices=attrs, value=attrs[0] if attrs else None), gr.update(choices=attrs, value=[]))
+
+
+def _attribute_names(clf) -> list[str]:
+    if clf is None:
+        return []
+    names = []
+    for a in clf.attributes:
+        names += [f"{a.name}={k}" for k in range(a.classes)] if a.kind == "class" else [a.name]
+    return names
+
+
+def find(services: Services, model: str | None, method_label: str, k, span: str, attribute: str | None,
+         keep: list | None, seeds_a: str, seeds_b: str, name: str):
+    """Handler: find directions, save them beside the model; (table markdown, SLOTS direction-list updates)."""
+    entry = _entry(services, model)
+    method = METHODS.get(method_label)
+    if method is None:
+        raise gr.Error(f"Pick a method: {', '.join(METHODS)}.")
+    k = _whole(k, "Number of directions", 1, 32)
+    G = _model(services, entry)
+    ranges = layer_ranges(G)
+    try:
+        if method == "sefa":
+            if span not in ranges:
+                raise gr.Error(f"Layer range {span!r} does not fit this model; pick one from the list.")
+            found = services.edits.find_sefa(entry.path, k, ranges[span])
+        elif method == "pca":
+            found = services.edits.find_pca(entry.path, k)
+        elif method == "supervised":
+            if not attribute:
+                raise gr.Error("Pick the attribute to find (the list comes from the model's attribute classifier).")
+            found = [services.edits.find_supervised(entry.path, attribute, [a for a in keep or [] if a != attribute])]
+        else:
+            try:
+                a, b = parse_seeds(seeds_a, max_count=64), parse_seeds(seeds_b, max_count=64)
+            except ValueError as e:
+                raise gr.Error(str(e)) from None
+            label = (name or "").strip() or f"means {seeds_a.strip()} → {seeds_b.strip()}"
+            found = [services.edits.find_means(entry.path, label, a, b)]
+    except RenderError as e:
+        raise gr.Error(str(e)) from None
+    for d in found:
+        dirs.save_direction(entry.path, d)
+    rows = ["| direction | method | statistic | std (latent units) |", "|---|---|---|---|"]
+    for d in found:
+        stat = ", ".join(f"{key} {val:.4g}" for key, val in d.stats.items() if isinstance(val, float))
+        rows.append(f"| {d.name} | {d.method} | {stat} | {d.std:.4g} |")
+    names = [NONE, *_directions(services, entry)]
+    return "\n".join(rows), *(gr.update(choices=names) for _ in range(SLOTS))
+
+
+# --- recipes -----------------------------------------------------------------------------------
+
+
+def build_recipe(services: Services, model, seed, psi, *slot_values):
+    entry = _entry(services, model)
+    slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
+    applied = edits(services, entry, slots)
+    names = [s[0] for s in slots if s[0] and s[0] != NONE and float(s[1])]
+    uses = [DirectionUse(n, list(e.vector), e.strength, e.std, list(e.layers) if e.layers else None)
+            for n, e in zip(names, applied)]
+    recipe = recipe_ui.new_recipe(services, entry, "edit", [_whole(seed, "Seed", 0, MAX_SEED)],
+                                  truncation_psi=float(psi), directions=uses)
+    return recipe, render(services, model, seed, psi, *slot_values)[1]
+
+
+def restore(services: Services, r, entry: ModelEntry):
+    """Updates for [model, seed, psi, *SLOTS x (direction, strength, range), original, edited, info]."""
+    if len(r.directions) > SLOTS:
+        raise gr.Error(f"This recipe applies {len(r.directions)} directions; the tab has {SLOTS} slots.")
+    saved = _directions(services, entry)
+    ranges = {v: k for k, v in layer_ranges(_model(services, entry)).items()}
+    G = _model(services, entry)
+    for u in r.directions:  # a direction the recipe carries but this model lacks is saved again
+        if len(u.vector) != G.w_dim:
+            raise gr.Error(f"Direction {u.name!r} has {len(u.vector)} values; this model's latents have {G.w_dim}.")
+        span = (0, G.num_ws) if u.layers is None else tuple(u.layers)
+        if span not in ranges:
+            raise gr.Error(f"Direction {u.name!r} acts on ws {span[0]}..{span[1]}, which is no layer range here.")
+    for u in r.directions:
+        if u.name not in saved or [float(x) for x in saved[u.name].vector] != u.vector or saved[u.name].std != u.std:
+            dirs.save_direction(entry.path, dirs.Direction(u.name, "recipe", u.vector, u.std, None,
+                                                           dirs.latent_space(G)))
+    names = [NONE, *_directions(services, entry)]
+    slot_vals = []
+    for i in range(SLOTS):
+        if i < len(r.directions):
+            u = r.directions[i]
+            span = ranges[(0, G.num_ws) if u.layers is None else tuple(u.layers)]
+            slot_vals += [u.name, u.strength, span]
+        else:
+            slot_vals += [NONE, 0.0, ranges[(0, G.num_ws)]]
+    shown = render(services, entry.name, r.seeds[0], r.truncation_psi, *slot_vals)
+    updates = []
+    for i in range(SLOTS):
+        updates += [gr.update(choices=names, value=slot_vals[3 * i]), slot_vals[3 * i + 1],
+                    gr.update(choices=list(ranges.values()), value=slot_vals[3 * i + 2])]
+    return (entry.name, r.seeds[0], r.truncation_psi, *updates, *shown)
+
+
+# --- layout and wiring ---------------------------------------------------------------------------
+
+
+def create_edit_tab(services: Services) -> dict:
+    names = [m.name for m in services.models()]
+    with gr.Tab("Edit", id="edit"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+                                allow_custom_value=True, elem_id="ed-model")
+            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ed-refresh")
+        with gr.Row():
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="ed-seed")
+            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ed-psi")
+        with gr.Row():
+            original = gr.Image(label="Original", type="numpy", format="png", interactive=False, height=256,
+                                elem_id="ed-original")
+            edited = gr.Image(label="Edited", type="numpy", format="png", interactive=False, height=256,
+                              elem_id="ed-edited")
+        info = gr.Markdown(elem_id="ed-info")
+        slots = []
+        for i in range(SLOTS):
+            with gr.Row():
+                slots += [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}"),
+                          gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
+                                    label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
+                          gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}")]
+        rec = recipe_ui.recipe_row("ed")
+        with gr.Accordion("Find directions", open=True):
+            gr.Markdown("**SeFa**: eigenvectors of the style weights of the chosen layers (eigenvalue). **PCA**: "
+                        "principal axes of 2,000 sampled latents (explained variance). **Supervised**: a linear "
+                        "classifier separating samples the attribute classifier labels; *keep* projects out other "
+                        "attributes. **Difference of means**: from group A's seeds to group B's.")
+            with gr.Row():
+                method = gr.Radio(list(METHODS), value="SeFa (closed form)", label="Method", elem_id="ed-method")
+                k = gr.Slider(1, 32, value=8, step=1, label="How many (SeFa, PCA)", elem_id="ed-k")
+                span = gr.Dropdown([], label="Layers (SeFa)", elem_id="ed-find-layers")
+            with gr.Row():
+                attribute = gr.Dropdown([], label="Attribute (supervised)", elem_id="ed-attribute")
+                keep = gr.Dropdown([], multiselect=True, label="Keep unchanged (conditional)", elem_id="ed-keep")
+            with gr.Row():
+                seeds_a = gr.Textbox("0-7", label="Group A seeds (means)", max_lines=1, elem_id="ed-seeds-a")
+                seeds_b = gr.Textbox("8-15", label="Group B seeds (means)", max_lines=1, elem_id="ed-seeds-b")
+                name = gr.Textbox("", label="Name (means)", max_lines=1, elem_id="ed-name")
+            find_btn = gr.Button("Find and save", variant="primary", elem_id="ed-find")
+            table = gr.Markdown(elem_id="ed-found")
+
+    inputs = [model, seed, psi, *slots]
+    shown = [original, edited, info]
+    dir_dropdowns = slots[0::3]
+    opened = [*slots, span, attribute, keep]
+
+    def _render(*args):
+        return render(services, *args)
+
+    def _open(*args):
+        if not args[0]:
+            return (gr.skip(),) * (len(opened) + len(shown))
+        ups = open_model(services, args[0])
+        vals = [args[0], args[1], args[2]]
+        for i in range(SLOTS):
+            vals += [NONE, 0.0, ups[3 * i + 2]["value"]]
+        return (*ups, *render(services, *vals))
+
+    def _refresh(m):
+        names = [e.name for e in services.models()]
+        value = m if m in names else (names[0] if names else None)
+        return gr.update(choices=names, value=value), *_open(value, 0, 1.0)
+
+    def _find(*args):
+        return find(services, *args)
+
+    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    gr.on([*(s.input for s in slots), psi.input, seed.submit, seed.blur], _render, inputs, shown,
+          api_name="edit_render", **live)
+    model.input(_open, [model, seed, psi], [*opened, *shown], api_name="edit_select", concurrency_limit=2,
+                trigger_mode="always_last")
+    refresh_btn.click(_refresh, [model], [model, *opened, *shown], api_name="edit_refresh", concurrency_limit=2)
+    find_btn.click(_find, [model, method, k, span, attribute, keep, seeds_a, seeds_b, name],
+                   [table, *dir_dropdowns], api_name="edit_find", concurrency_limit=1)
+    recipe_ui.wire(rec, services, "edit", lambda *a: build_recipe(services, *a), inputs,
+                   lambda r, e: restore(services, r, e), [*inputs, *shown], "edit")
+    return {"model": model, "seed": seed, "psi": psi, "slots": slots, "original": original, "edited": edited,
+            "info": info, "recipe": rec, "method": method, "k": k, "span": span, "attribute": attribute,
+            "keep": keep, "seeds_a": seeds_a, "seeds_b": seeds_b, "name": name, "find": find_btn, "table": table,
+            "refresh": refresh_btn, "open_fn": _open, "refresh_fn": _refresh, "refresh_outputs": [*opened, *shown]}

@@ -1,0 +1,233 @@
+"""The Interpolate tab: a path through keyframe seeds (in z or w, linear or spherical), optionally
+with a saved direction applied, or a walk along a direction from -s to +s; a frame slider previews
+any frame, and the whole path exports as a GIF or an MP4 with a progress bar."""
+
+from __future__ import annotations
+
+import gradio as gr
+import torch
+
+from ..edit import directions as dirs
+from ..edit.interp import MODES, write_gif, write_mp4
+from ..edit.latents import parse_seeds
+from ..edit.recipe import DirectionUse
+from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
+from ..render import RenderError, display_factor, enlarge
+from ..weights import ModelEntry
+from . import recipe_ui
+from .edit_tab import NONE, _entry, _model, _whole
+from .services import Services
+
+KINDS = ("Keyframes", "Direction walk")
+INTRO = ("**Keyframes**: the path visits the seeds in order, interpolated in *z* or in *w* (behind a mapping "
+         "network), on straight lines or great circles; a saved direction can be applied to every frame. "
+         "**Direction walk**: the first seed moved along the direction from −strength to +strength. "
+         "Exports are enlarged (nearest) like the preview.")
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+def _edit(services: Services, entry: ModelEntry, name: str | None, strength) -> Edit | None:
+    if not name or name == NONE:
+        return None
+    saved = {d.name: d for d in dirs.load_directions(entry.path, _model(services, entry).w_dim)}
+    if name not in saved:
+        raise gr.Error(f"Direction {name!r} is not saved beside this model; find one in the Edit tab.")
+    if abs(float(strength)) > dirs.MAX_STRENGTH:
+        raise gr.Error(f"Strengths go from -{dirs.MAX_STRENGTH:g} to {dirs.MAX_STRENGTH:g} standard deviations.")
+    d = saved[name]
+    return Edit(tuple(float(x) for x in d.vector), float(strength), d.std, None)
+
+
+def path(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength):
+    """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
+    entry = _entry(services, model)
+    if kind not in KINDS:
+        raise gr.Error(f"Pick a path: {', '.join(KINDS)}.")
+    try:
+        keys = parse_seeds(keys_text, max_count=MAX_KEYS)
+    except ValueError as e:
+        raise gr.Error(str(e)) from None
+    frames = _whole(frames, "Frames", 2, MAX_FRAMES)
+    edit = _edit(services, entry, direction, strength)
+    try:
+        if kind == "Direction walk":
+            if edit is None or not edit.strength:
+                raise gr.Error("A direction walk needs a direction and a strength other than 0.")
+            ws = services.edits.walk(entry.path, keys[0], float(psi), edit, frames)
+        else:
+            if len(keys) < 2:
+                raise gr.Error("Give at least two keyframe seeds, e.g. 0, 5, 9.")
+            ws = services.edits.path(entry.path, keys, frames, mode, space, float(psi), (edit,) if edit else ())
+    except RenderError as e:
+        raise gr.Error(str(e)) from None
+    return entry, ws, keys, edit
+
+
+def _show(picture):
+    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0]))[0])
+
+
+def preview(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame):
+    """Handler: (frame picture, info)."""
+    entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    i = _whole(frame, "Frame", 0, MAX_FRAMES)
+    i = min(i, ws.shape[0] - 1)
+    try:
+        im = services.edits.frame(entry.path, ws, i)
+    except RenderError as e:
+        raise gr.Error(str(e)) from None
+    where = "walk" if kind == "Direction walk" else f"{mode} in {services.edits.space(entry.path) if space == 'w' else 'z'}"
+    return _show(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where} · {im.ms:.1f} ms"
+
+
+def export(services: Services, fmt: str, model, kind, keys_text, space, mode, frames, psi, direction, strength,
+           fps, progress=None):
+    """Handler: the path written as a GIF or an MP4 under Services.export_path; (file path, info)."""
+    entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    fps = float(fps)
+    if not 1 <= fps <= 60:
+        raise gr.Error("Frames per second go from 1 to 60.")
+
+    def report(done, total, what):
+        if progress is not None:
+            progress(done / total, desc=f"{what} {done}/{total}")
+
+    pictures = services.edits.frames(entry.path, ws, lambda d, n: report(d, n, "rendering"))
+    pictures = enlarge(pictures, display_factor(pictures.shape[1]))
+    out = services.export_path(f"{kind.split()[0].lower()}-{entry.name}-{'-'.join(map(str, keys))}.{fmt}")
+    writer = write_gif if fmt == "gif" else write_mp4
+    writer(out, pictures, fps, lambda d, n: report(d, n, "encoding"))
+    h, w = pictures.shape[1:3]
+    return str(out), f"{ws.shape[0]} frames, {w}×{h} px at {fps:g} fps · {out.stat().st_size / 1024:.0f} KB"
+
+
+def build_recipe(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, fps,
+                 frame):
+    entry, ws, keys, edit = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    uses = [DirectionUse(direction, list(edit.vector), edit.strength, edit.std, None)] if edit else []
+    recipe = recipe_ui.new_recipe(
+        services, entry, "interpolate", keys, truncation_psi=float(psi), directions=uses,
+        extra={"kind": kind, "space": space, "mode": mode, "frames": int(frames), "fps": float(fps),
+               "frame": min(int(frame), ws.shape[0] - 1)})
+    return recipe, preview(services, model, kind, keys_text, space, mode, frames, psi, direction, strength,
+                           frame)[0]
+
+
+def restore(services: Services, r, entry: ModelEntry):
+    """Updates for [model, kind, keys, space, mode, frames, psi, direction, strength, fps, frame, picture, info]."""
+    x = r.extra
+    kind, space, mode = x.get("kind"), x.get("space"), x.get("mode")
+    if kind not in KINDS or space not in ("z", "w") or mode not in MODES:
+        raise gr.Error("This recipe's path (extra: kind, space, mode) is not one this tab draws.")
+    frames, frame, fps = x.get("frames"), x.get("frame"), x.get("fps")
+    for what, v, lo, hi in (("frames", frames, 2, MAX_FRAMES), ("frame", frame, 0, MAX_FRAMES - 1), ("fps", fps, 1, 60)):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+            raise gr.Error(f"The recipe's {what} must be a number from {lo} to {hi}; got {v!r}.")
+    if len(r.directions) > 1:
+        raise gr.Error("This tab applies one direction; the recipe has several.")
+    G = _model(services, entry)
+    direction, strength = NONE, 0.0
+    if r.directions:
+        u = r.directions[0]
+        if len(u.vector) != G.w_dim:
+            raise gr.Error(f"Direction {u.name!r} has {len(u.vector)} values; this model's latents have {G.w_dim}.")
+        saved = {d.name: d for d in dirs.load_directions(entry.path, G.w_dim)}
+        if u.name not in saved or [float(v) for v in saved[u.name].vector] != u.vector or saved[u.name].std != u.std:
+            dirs.save_direction(entry.path, dirs.Direction(u.name, "recipe", u.vector, u.std, None,
+                                                           dirs.latent_space(G)))
+        direction, strength = u.name, u.strength
+    keys = ", ".join(map(str, r.seeds))
+    shown = preview(services, entry.name, kind, keys, space, mode, frames, r.truncation_psi, direction, strength,
+                    frame)
+    names = [NONE, *(d.name for d in dirs.load_directions(entry.path, G.w_dim))]
+    return (entry.name, kind, keys, space, mode, int(frames), r.truncation_psi,
+            gr.update(choices=names, value=direction), strength, fps, gr.update(maximum=int(frames) - 1, value=frame),
+            *shown)
+
+
+# --- layout and wiring ---------------------------------------------------------------------------
+
+
+def create_interp_tab(services: Services) -> dict:
+    names = [m.name for m in services.models()]
+    with gr.Tab("Interpolate", id="interpolate"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+                                allow_custom_value=True, elem_id="ip-model")
+            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ip-refresh")
+        with gr.Row():
+            kind = gr.Radio(list(KINDS), value=KINDS[0], label="Path", elem_id="ip-kind")
+            keys = gr.Textbox("0, 1, 2", label="Keyframe seeds (a walk uses the first)", max_lines=1, elem_id="ip-keys")
+            space = gr.Radio(["z", "w"], value="w", label="Interpolate in", info="w needs a mapping network; "
+                             "other models use z", elem_id="ip-space")
+            mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", elem_id="ip-mode")
+        with gr.Row():
+            frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames", elem_id="ip-frames")
+            fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="ip-fps")
+            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi")
+        with gr.Row():
+            direction = gr.Dropdown([NONE], value=NONE, label="Direction (from the Edit tab)", elem_id="ip-direction")
+            strength = gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
+                                 label="Strength (std); a walk goes from −|s| to +|s|", elem_id="ip-strength")
+        frame = gr.Slider(0, 47, value=0, step=1, label="Preview frame", elem_id="ip-frame")
+        with gr.Row():
+            picture = gr.Image(label="Frame", type="numpy", format="png", interactive=False, height=256,
+                               elem_id="ip-picture")
+            with gr.Column():
+                info = gr.Markdown(elem_id="ip-info")
+                with gr.Row():
+                    gif_btn = gr.Button("Export GIF", elem_id="ip-gif")
+                    mp4_btn = gr.Button("Export MP4", elem_id="ip-mp4")
+                video = gr.File(label="Export", interactive=False, elem_id="ip-file")
+                export_info = gr.Markdown(elem_id="ip-export-info")
+        rec = recipe_ui.recipe_row("ip")
+
+    controls = [model, kind, keys, space, mode, frames, psi, direction, strength]
+    shown = [picture, info]
+
+    def _preview(*args):
+        return preview(services, *args)
+
+    def _gif(*args, progress=gr.Progress()):
+        return export(services, "gif", *args, progress=progress)
+
+    def _mp4(*args, progress=gr.Progress()):
+        return export(services, "mp4", *args, progress=progress)
+
+    def _frames(n, f):  # the frame slider spans the path
+        n = int(n)
+        return gr.update(maximum=n - 1, value=min(int(f), n - 1))
+
+    def _open(m, *rest):
+        if not m:
+            return (gr.skip(),) * 3
+        entry = _entry(services, m)
+        names = [NONE, *(d.name for d in dirs.load_directions(entry.path, _model(services, entry).w_dim))]
+        return (gr.update(choices=names, value=NONE), *preview(services, m, *rest[:6], NONE, 0.0, rest[-1]))
+
+    def _refresh(m, *rest):
+        names = [e.name for e in services.models()]
+        value = m if m in names else (names[0] if names else None)
+        return (gr.update(choices=names, value=value), *_open(value, *rest))
+
+    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    gr.on([frame.input, strength.input, psi.input, kind.input, space.input, mode.input, direction.input,
+           keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **live)
+    frames.input(_frames, [frames, frame], [frame], api_visibility="private", **live).then(
+        _preview, [*controls, frame], shown, api_visibility="private", **live)
+    open_inputs = [model, kind, keys, space, mode, frames, psi, frame]
+    model.input(_open, open_inputs, [direction, *shown], api_name="interp_select", concurrency_limit=2)
+    refresh_btn.click(_refresh, open_inputs, [model, direction, *shown], api_name="interp_refresh",
+                      concurrency_limit=2)
+    gif_btn.click(_gif, [*controls, fps], [video, export_info], api_name="interp_gif", concurrency_limit=1)
+    mp4_btn.click(_mp4, [*controls, fps], [video, export_info], api_name="interp_mp4", concurrency_limit=1)
+    recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a), [*controls, fps, frame],
+                   lambda r, e: restore(services, r, e), [*controls, fps, frame, *shown], "interp")
+    return {"model": model, "kind": kind, "keys": keys, "space": space, "mode": mode, "frames": frames, "fps": fps,
+            "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture,
+            "info": info, "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,
+            "refresh": refresh_btn, "open_inputs": open_inputs, "refresh_fn": _refresh,
+            "refresh_outputs": [direction, *shown]}

@@ -22,10 +22,10 @@ def test_up_conv3x3_is_conv_of_bilinear(n, batch, fmt, bias):
     assert torch.allclose(up_conv3x3(x, w, b), ref, atol=1e-5)
 
 
-def small_g(variant, res=64):
+def small_g(variant, res=64, **extra):
     torch.manual_seed(0)
     G = build_generator("stylegan", {"res": res, "variant": variant, "z_dim": 8, "w_dim": 8, "mapping_layers": 2,
-                                     "channel_base": 256, "channel_max": 16}).eval()
+                                     "channel_base": 256, "channel_max": 16, **extra}).eval()
     with torch.no_grad():  # biases and noise scales start at 0: make them matter
         for m in list(G.layers) + list(G.to_rgb):
             m.bias.normal_()
@@ -38,8 +38,11 @@ def small_g(variant, res=64):
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("noise_mode", ["const", "random", "none"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_fast_synthesis_matches_the_reference(variant, batch, noise_mode, fmt):
-    G = small_g(variant).to(memory_format=fmt)
+@pytest.mark.parametrize("upsample", ["bilinear", "fir"])
+def test_fast_synthesis_matches_the_reference(variant, batch, noise_mode, fmt, upsample):
+    # conv_clamp 4 clips part of this model's activations (its layers reach 6 to 25), so both paths must
+    # clamp at the same place.
+    G = small_g(variant, upsample=upsample, conv_clamp=4.0 if upsample == "fir" else None).to(memory_format=fmt)
     ws = G.mapping(torch.randn(batch, 8)).detach()
 
     def render(fast):
@@ -55,16 +58,18 @@ def test_fast_synthesis_matches_the_reference(variant, batch, noise_mode, fmt):
 
 
 @pytest.mark.parametrize("variant", ["adain", "modulated"])
-def test_training_keeps_the_reference_path(variant):
-    G = small_g(variant, res=16)
+@pytest.mark.parametrize("upsample", ["bilinear", "fir"])
+def test_training_keeps_the_reference_path(variant, upsample):
+    G = small_g(variant, res=16, upsample=upsample)
     assert not G.fast()  # autograd on: the reference ops, whatever fast_inference says
     G.synthesis(G.mapping(torch.randn(2, 8))).square().mean().backward()
     assert all(p.grad is not None for p in G.layers.parameters())
 
 
 @pytest.mark.parametrize("variant", ["adain", "modulated"])
-def test_fast_layer_by_layer_equals_fast_synthesis(variant):
-    G = small_g(variant)
+@pytest.mark.parametrize("upsample", ["bilinear", "fir"])
+def test_fast_layer_by_layer_equals_fast_synthesis(variant, upsample):
+    G = small_g(variant, upsample=upsample)
     with torch.inference_mode():
         ws = G.mapping(torch.randn(1, 8))
         noise = G.make_noise(1, "const", None)

@@ -8,7 +8,12 @@ end. variant="modulated" (v2): modulated/demodulated conv -> noise -> bias + Lea
 modulated toRGB per resolution summed as skip connections. Either way synthesis is a list of
 layers that each read one w, so style mixing, per-layer noise and incremental re-rendering all
 index the same list. Noise never comes from a hidden RNG: "const" uses stored maps, "random"
-needs the caller's torch.Generator, "none" adds nothing."""
+needs the caller's torch.Generator, "none" adds nothing.
+
+Upsampling (cfg.upsample): "bilinear" (bilinear 2x, then a 3x3 conv; the skip image bilinear, edge-clamped)
+is what checkpoints trained before the option had; "fir" is NVIDIA's and rosinality's order (a stride-2
+transposed 3x3 conv, then the [1,3,3,1] filter, zero-padded; the skip image through the same filter), which
+imported checkpoints need and which runs the channel mixing at the input resolution."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from torch import nn
 from .layers import NOISE_MODES, Capabilities, EqualConv2d, EqualLinear, MinibatchStd, downsample2x
 
 VARIANTS = ("adain", "modulated")
+UPSAMPLES = ("bilinear", "fir")
 # Weights here use gain 1/sqrt(fan_in) and the activations carry the He factor: lrelu(x) * sqrt(2)
 # (as in the official code), so no layer applies sqrt(2) twice.
 SQRT2 = math.sqrt(2.0)
@@ -43,6 +49,10 @@ class StyleGANConfig:
     w_avg_beta: float = 0.995    # decay of the moving average of w that truncation pulls towards
     fast_inference: bool = True  # without autograd, render through the fused path (same images; False = reference ops)
     mbstd_group: int = 4         # D's minibatch-stddev group size (0 = off)
+    # 2x upsampling: "bilinear" = bilinear (edge-clamped) then a 3x3 conv; "fir" = a stride-2 transposed 3x3
+    # conv then the [1,3,3,1] filter, zero-padded (NVIDIA's and rosinality's order; the skip image likewise).
+    upsample: str = "bilinear"
+    conv_clamp: float | None = None  # clamp each layer's activations and toRGB output to +-this; None = no clamp
 
     def __post_init__(self):
         if self.res < 8 or self.res > 1024 or self.res & (self.res - 1):
@@ -53,6 +63,10 @@ class StyleGANConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.mapping_layers < 1:
             raise ValueError("mapping_layers must be at least 1")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {self.upsample!r}")
+        if self.conv_clamp is not None and not self.conv_clamp > 0:
+            raise ValueError(f"conv_clamp must be positive or None, got {self.conv_clamp}")
 
     @property
     def resolutions(self) -> list[int]:
@@ -89,13 +103,14 @@ def adain(x: torch.Tensor, ys: torch.Tensor, yb: torch.Tensor, eps: float = 1e-8
 
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
-                     eps: float = 1e-8) -> torch.Tensor:
+                     eps: float = 1e-8, up: bool = False) -> torch.Tensor:
     """StyleGAN2's modulated convolution (Karras et al. 2020, Eqs. 1-3) computed by scaling the
     activations instead of the weights: conv(x * s) * d equals conv with w'_ijk = s_i w_ijk / d_j,
     and one shared-weight conv is far cheaper on CPU than a grouped conv of per-sample weights.
-    x [N, I, H, W], weight [O, I, k, k] (already scaled), styles [N, I] -> [N, O, H, W]."""
+    x [N, I, H, W], weight [O, I, k, k] (already scaled), styles [N, I] -> [N, O, H, W] (2H, 2W with up:
+    fir_up_conv3x3, defined below)."""
     x = x * styles[:, :, None, None]
-    x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
+    x = fir_up_conv3x3(x, weight) if up else F.conv2d(x, weight, padding=weight.shape[-1] // 2)
     if demodulate:
         d = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps).rsqrt()  # [N, O]
         x = x * d[:, :, None, None]
@@ -136,13 +151,47 @@ def up_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
     return y
 
 
+def _fir_kernel(c: int, like: torch.Tensor) -> torch.Tensor:
+    """[C, 1, 4, 4] depthwise [1,3,3,1] x [1,3,3,1] / 16, times 4: the gain a zero-stuffed signal needs."""
+    f = _BILINEAR_FIR.to(like)
+    return (f[:, None] * f[None, :]).expand(c, 1, 4, 4).contiguous(memory_format=torch.channels_last)
+
+
+def fir_upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2x upsampling with the [1,3,3,1] filter, zero outside the image (NVIDIA's upfirdn2d.upsample2d):
+    bilinear inside, but the outermost ring blends with zeros instead of the clamped edge.
+    x [N, C, n, n] -> [N, C, 2n, 2n]"""
+    c = x.shape[1]
+    return F.conv_transpose2d(x, _fir_kernel(c, x), stride=2, padding=1, groups=c)
+
+
+def fir_up_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """StyleGAN2's upsampling conv (Karras et al. 2020, App. B): a stride-2 transposed 3x3 conv, so the
+    channel mixing runs at the input resolution, then the [1,3,3,1] filter with one pixel of zero padding.
+    It equals conv3x3 of the zero-stuffed x, then the filter; `weight` correlates as in F.conv2d (NVIDIA's
+    and rosinality's upsampling weights are its spatial flip). x [N, I, n, n], weight [O, I, 3, 3] -> [N, O, 2n, 2n]"""
+    c = weight.shape[0]
+    w_t = weight.flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)  # [I, O, 3, 3]
+    y = F.conv_transpose2d(x, w_t, stride=2)                                                  # [N, O, 2n+1, 2n+1]
+    return F.conv2d(y, _fir_kernel(c, x), bias, padding=1, groups=c)                          # [N, O, 2n, 2n]
+
+
+def upsample_image(img: torch.Tensor, mode: str) -> torch.Tensor:
+    """The skip image's 2x upsampling: bilinear (edge-clamped) or the zero-padded FIR."""
+    if mode == "fir":
+        return fir_upsample2x(img)
+    return F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
+
+
 class SynthesisLayer(nn.Module):
     """One style input: [upsample] conv (plain for adain, modulated for v2) -> noise -> bias + act
     [-> AdaIN]. The first adain layer has no conv: it styles the constant input."""
 
-    def __init__(self, c_in: int, c_out: int, w_dim: int, res: int, variant: str, up: bool, conv: bool = True):
+    def __init__(self, c_in: int, c_out: int, w_dim: int, res: int, variant: str, up: bool, conv: bool = True,
+                 upsample: str = "bilinear", clamp: float | None = None):
         super().__init__()
         self.variant, self.up, self.res = variant, up, res
+        self.upsample, self.clamp = upsample, clamp
         self.conv = EqualConv2d(c_in, c_out, 3, bias=False, gain=1.0) if conv else None
         if variant == "modulated":
             self.affine = EqualLinear(w_dim, c_in, gain=1.0, bias_init=1.0)     # w -> s (per input channel)
@@ -157,15 +206,20 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None, fast: bool = False) -> torch.Tensor:
         if fast:
             return self.forward_fast(x, w, noise)
-        if self.up:
+        fir = self.up and self.upsample == "fir"
+        if self.up and not fir:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)  # low-pass 2x
         if self.variant == "modulated":
-            x = modulated_conv2d(x, self.conv.weight * self.conv.scale, self.affine(w))
+            x = modulated_conv2d(x, self.conv.weight * self.conv.scale, self.affine(w), up=fir)
+        elif fir:
+            x = fir_up_conv3x3(x, self.conv.weight * self.conv.scale)
         elif self.conv is not None:
             x = self.conv(x)
         if noise is not None:
             x = x + noise * self.noise_strength[None, :, None, None]
         x = F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
+        if self.clamp is not None:
+            x = x.clamp(-self.clamp, self.clamp)
         if self.variant == "adain":
             ys, yb = self.affine(w).chunk(2, dim=1)
             x = adain(x, ys, yb)
@@ -177,11 +231,14 @@ class SynthesisLayer(nn.Module):
         they agree). The lrelu gain sqrt(2) moves into the weights and bias (lrelu(a x) = a lrelu(x) for
         a > 0); v2's style and demodulation go into the weights at batch 1, else into one
         multiply-add after a shared-weight conv; AdaIN is two means and one multiply-add; up
-        layers from 16x16 use up_conv3x3 (below, its border ring costs more than it saves)."""
+        layers use fir_up_conv3x3 in "fir" mode, and from 16x16 up_conv3x3 in "bilinear" mode (below 16x16 its
+        border ring costs more than it saves)."""
         if x.device.type == "cpu":  # mkldnn's faster layout here (bench/compare_stylegan2_nvidia.py)
             x = x.contiguous(memory_format=torch.channels_last)
         b = self.bias * SQRT2
-        if self.up and x.shape[-1] >= 16:
+        if self.up and self.upsample == "fir":
+            conv = fir_up_conv3x3
+        elif self.up and x.shape[-1] >= 16:
             conv = up_conv3x3
         else:
             if self.up:
@@ -202,6 +259,8 @@ class SynthesisLayer(nn.Module):
         if noise is not None:
             x.addcmul_(noise, (self.noise_strength * SQRT2)[None, :, None, None])
         x = F.leaky_relu_(x, 0.2)
+        if self.clamp is not None:
+            x.clamp_(-self.clamp, self.clamp)
         if self.variant == "adain":  # Eq. 1, Karras et al. 2019, as ys / sigma * x + (yb - ys * mu / sigma)
             ys, yb = self.affine(w).chunk(2, dim=1)
             mu = x.mean(dim=(2, 3))                                                    # [N, C]
@@ -214,8 +273,9 @@ class SynthesisLayer(nn.Module):
 class ToRGB(nn.Module):
     """1x1 conv to image channels; modulated by w (no demodulation) in the v2 variant."""
 
-    def __init__(self, c_in: int, channels: int, w_dim: int, modulated: bool):
+    def __init__(self, c_in: int, channels: int, w_dim: int, modulated: bool, clamp: float | None = None):
         super().__init__()
+        self.clamp = clamp
         self.conv = EqualConv2d(c_in, channels, 1, bias=False, gain=1.0)
         self.affine = EqualLinear(w_dim, c_in, gain=1.0, bias_init=1.0) if modulated else None
         self.bias = nn.Parameter(torch.zeros(channels))
@@ -225,7 +285,8 @@ class ToRGB(nn.Module):
             x = modulated_conv2d(x, self.conv.weight * self.conv.scale, self.affine(w), demodulate=False)
         else:
             x = self.conv(x)
-        return x + self.bias[None, :, None, None]
+        x = x + self.bias[None, :, None, None]
+        return x if self.clamp is None else x.clamp(-self.clamp, self.clamp)
 
     @torch.no_grad()
     def forward_fast(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
@@ -236,9 +297,11 @@ class ToRGB(nn.Module):
             weight = weight * self.affine(w)[:, None, :]                               # [N, C_img, I]
         weight = weight.expand(n, -1, -1)
         if x.is_contiguous():
-            return torch.baddbmm(self.bias[None, :, None], weight, x.flatten(2)).view(n, -1, h, wd)
-        y = torch.baddbmm(self.bias, x.permute(0, 2, 3, 1).reshape(n, h * wd, c), weight.transpose(1, 2))  # [N, HW, C_img]
-        return y.view(n, h, wd, -1).permute(0, 3, 1, 2)                               # channels-last [N, C_img, H, W]
+            y = torch.baddbmm(self.bias[None, :, None], weight, x.flatten(2)).view(n, -1, h, wd)
+        else:
+            y = torch.baddbmm(self.bias, x.permute(0, 2, 3, 1).reshape(n, h * wd, c), weight.transpose(1, 2))  # [N, HW, C_img]
+            y = y.view(n, h, wd, -1).permute(0, 3, 1, 2)                             # channels-last [N, C_img, H, W]
+        return y if self.clamp is None else y.clamp_(-self.clamp, self.clamp)
 
 
 # ----------------------------------------------------------------------------- generator
@@ -258,19 +321,20 @@ class StyleGANGenerator(nn.Module):
         layers, to_rgb = [], []
         # Which w each layer reads, and each toRGB (v2: a toRGB shares the next block's first w).
         self.layer_w, self.rgb_w, self.rgb_after = [], [], []
+        kw = dict(upsample=cfg.upsample, clamp=cfg.conv_clamp)
         if v2:
-            layers.append(SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False))
+            layers.append(SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False, **kw))
         else:  # v1: style the constant, then a conv, at 4x4
-            layers += [SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False, conv=False),
-                       SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False)]
+            layers += [SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False, conv=False, **kw),
+                       SynthesisLayer(c4, c4, cfg.w_dim, 4, cfg.variant, up=False, **kw)]
         for r in cfg.resolutions[1:]:
             c_in, c_out = cfg.width(r // 2), cfg.width(r)
             if v2:
-                to_rgb.append(ToRGB(c_in, cfg.channels, cfg.w_dim, modulated=True))
+                to_rgb.append(ToRGB(c_in, cfg.channels, cfg.w_dim, modulated=True, clamp=cfg.conv_clamp))
                 self.rgb_after.append(len(layers) - 1)
-            layers += [SynthesisLayer(c_in, c_out, cfg.w_dim, r, cfg.variant, up=True),
-                       SynthesisLayer(c_out, c_out, cfg.w_dim, r, cfg.variant, up=False)]
-        to_rgb.append(ToRGB(cfg.width(cfg.res), cfg.channels, cfg.w_dim, modulated=v2))
+            layers += [SynthesisLayer(c_in, c_out, cfg.w_dim, r, cfg.variant, up=True, **kw),
+                       SynthesisLayer(c_out, c_out, cfg.w_dim, r, cfg.variant, up=False, **kw)]
+        to_rgb.append(ToRGB(cfg.width(cfg.res), cfg.channels, cfg.w_dim, modulated=v2, clamp=cfg.conv_clamp))
         self.rgb_after.append(len(layers) - 1)
         self.layers, self.to_rgb = nn.ModuleList(layers), nn.ModuleList(to_rgb)
         if v2:  # layer i reads w_i; the toRGB after layer i reads w_{i+1}
@@ -365,8 +429,7 @@ class StyleGANGenerator(nn.Module):
             if j < len(self.to_rgb) - 1:  # every toRGB but the last: accumulate the skip image
                 rgb = self.to_rgb[j]
                 y = (rgb.forward_fast if fast else rgb)(x, ws[:, self.rgb_w[j]])
-                img = y if img is None else F.interpolate(img, scale_factor=2, mode="bilinear",
-                                                          align_corners=False) + y
+                img = y if img is None else upsample_image(img, self.cfg.upsample) + y
         return x, img
 
     def fast(self) -> bool:
@@ -378,7 +441,7 @@ class StyleGANGenerator(nn.Module):
         k, rgb = self.rgb_w[-1], self.to_rgb[-1]
         y = (rgb.forward_fast if self.fast() else rgb)(x, ws[:, k] if k is not None else None)
         if img is not None:
-            y = y + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
+            y = y + upsample_image(img, self.cfg.upsample)
         return y  # [N, C, res, res], nominally [-1, 1]
 
     def forward(self, z: torch.Tensor, *, truncation_psi: float = 1.0, noise_mode: str = "const",

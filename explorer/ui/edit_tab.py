@@ -242,13 +242,14 @@ def create_edit_tab(services: Services) -> dict:
             edited = gr.Image(label="Edited", type="numpy", format="png", interactive=False, height=256,
                               elem_id="ed-edited")
         info = gr.Markdown(elem_id="ed-info")
-        slots = []
+        slots = []  # dropdowns take any value: a direction saved after page load; the handler checks names
         for i in range(SLOTS):
             with gr.Row():
-                slots += [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}"),
+                slots += [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}",
+                                      allow_custom_value=True),
                           gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                     label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
-                          gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}")]
+                          gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}", allow_custom_value=True)]
         rec = recipe_ui.recipe_row("ed")
         with gr.Accordion("Find directions", open=True):
             gr.Markdown("**SeFa**: eigenvectors of the style weights of the chosen layers (eigenvalue). **PCA**: "
@@ -258,10 +259,11 @@ def create_edit_tab(services: Services) -> dict:
             with gr.Row():
                 method = gr.Radio(list(METHODS), value="SeFa (closed form)", label="Method", elem_id="ed-method")
                 k = gr.Slider(1, 32, value=8, step=1, label="How many (SeFa, PCA)", elem_id="ed-k")
-                span = gr.Dropdown([], label="Layers (SeFa)", elem_id="ed-find-layers")
+                span = gr.Dropdown([], label="Layers (SeFa)", elem_id="ed-find-layers", allow_custom_value=True)
             with gr.Row():
-                attribute = gr.Dropdown([], label="Attribute (supervised)", elem_id="ed-attribute")
-                keep = gr.Dropdown([], multiselect=True, label="Keep unchanged (conditional)", elem_id="ed-keep")
+                attribute = gr.Dropdown([], label="Attribute (supervised)", elem_id="ed-attribute", allow_custom_value=True)
+                keep = gr.Dropdown([], multiselect=True, label="Keep unchanged (conditional)", elem_id="ed-keep",
+                                   allow_custom_value=True)
             with gr.Row():
                 seeds_a = gr.Textbox("0-7", label="Group A seeds (means)", max_lines=1, elem_id="ed-seeds-a")
                 seeds_b = gr.Textbox("8-15", label="Group B seeds (means)", max_lines=1, elem_id="ed-seeds-b")

@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..edit.latents import parse_seeds
 from ..render import GridRequest, RenderError
+from . import recipe_ui
 from .services import Services
 
 MAX_SEEDS = 64
@@ -26,6 +27,8 @@ def describe(entry, meta: dict, n: int, ms: float) -> str:
         parts.append(f"trained {train['kimg']:.1f} kimg on {train.get('data', '?')} with recipe {train.get('recipe', '?')}")
     if train.get("dataset_licence"):
         parts.append(f"data: {train['dataset_licence']}")
+    if train.get("backbone"):  # projected GANs: the frozen feature network D was trained on
+        parts.append(f"D backbone: {train['backbone']}")
     parts.append(f"{n} image{'s' if n != 1 else ''} in {ms:.0f} ms")
     return " · ".join(parts)
 
@@ -77,6 +80,7 @@ def create_generate_tab(services: Services) -> dict:
         grid = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=520,
                         elem_id="gen-grid")
         info = gr.Markdown(elem_id="gen-info")
+        rec = recipe_ui.recipe_row("gen")
 
     def _generate(m, s, p):
         return generate(services, m, s, p)
@@ -93,6 +97,7 @@ def create_generate_tab(services: Services) -> dict:
     psi.input(_generate, inputs, outputs, api_name="generate_psi", concurrency_limit=2,
               trigger_mode="always_last", show_progress="hidden")
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
+    recipe_ui.wire_generate(rec, services, inputs, outputs)
     return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
-            "empty": empty, "refresh": refresh_btn, "generate_fn": _generate, "refresh_fn": _refresh,
+            "empty": empty, "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
             "generate_if_any_fn": _generate_if_any}

@@ -169,7 +169,8 @@ def create_interp_tab(services: Services) -> dict:
             fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="ip-fps")
             psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi")
         with gr.Row():
-            direction = gr.Dropdown([NONE], value=NONE, label="Direction (from the Edit tab)", elem_id="ip-direction")
+            direction = gr.Dropdown([NONE], value=NONE, label="Direction (from the Edit tab)", elem_id="ip-direction",
+                                    allow_custom_value=True)
             strength = gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                  label="Strength (std); a walk goes from −|s| to +|s|", elem_id="ip-strength")
         frame = gr.Slider(0, 47, value=0, step=1, label="Preview frame", elem_id="ip-frame")

@@ -13,6 +13,7 @@ from ..edit.interp import MODES
 from ..edit.latents import MAX_SEED, parse_seeds
 from ..render import Growth, RenderError, display_factor, display_grid, growth_strip
 from ..weights import ModelEntry
+from . import recipe_ui
 from .services import Services
 
 MAX_SEEDS = 16  # every image is enlarged to ~256 px: 16 of them is a 1 MP picture already
@@ -161,6 +162,7 @@ def create_progan_tab(services: Services) -> dict:
                 image = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=420,
                                  elem_id="pg-image")
                 info = gr.Markdown(elem_id="pg-info")
+                rec = recipe_ui.recipe_row("pg")
         gr.Markdown("### Growth strip\nOne seed at every stage, from 4×4 to the trained resolution. "
                     "An earlier stage's toRGB layer stops learning once the next stage has faded in, while "
                     "the layers it reads keep training, so its colours drift over a long run. "
@@ -218,8 +220,10 @@ def create_progan_tab(services: Services) -> dict:
                 concurrency_limit=2, trigger_mode="always_last")
     refresh_btn.click(_refresh_open, open_inputs, [model, empty, *open_outputs], api_name="progan_refresh",
                       concurrency_limit=2)
+    recipe_ui.wire_progan(rec, services, [model, seeds, stage, alpha, seed_a, seed_b, t, mode],
+                          [image, info, interp_img, interp_info])
     return {"model": model, "seeds": seeds, "stage": stage, "alpha": alpha, "button": go, "image": image,
             "info": info, "empty": empty, "refresh": refresh_btn, "strip_seed": strip_seed, "strip_button": strip_btn,
             "strip": strip_img, "download": download, "seed_a": seed_a, "seed_b": seed_b, "t": t, "mode": mode,
             "interp": interp_img, "interp_info": interp_info, "open_inputs": open_inputs,
-            "open_outputs": open_outputs, "refresh_open_fn": _refresh_open}
+            "open_outputs": open_outputs, "refresh_open_fn": _refresh_open, "recipe": rec}

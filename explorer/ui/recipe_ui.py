@@ -78,3 +78,100 @@ def wire(row: dict, services: Services, tab: str, build: Callable, inputs: list,
     row["upload"].upload(_load, [row["upload"]], [*outputs, row["message"]], api_name=f"{api}_recipe_load",
                          concurrency_limit=2)
     row["save_fn"], row["load_fn"] = _save, _load
+
+
+# --- the family tabs' recipes (their handlers are imported when called: the tabs import this module) ---
+
+
+def _check_psi(r, lo: float, hi: float) -> None:
+    if not lo <= r.truncation_psi <= hi:
+        raise gr.Error(f"The recipe's truncation ψ {r.truncation_psi:g} is outside this tab's {lo:g}..{hi:g}.")
+
+
+def wire_generate(row: dict, services: Services, inputs: list, outputs: list) -> None:
+    """inputs [model, seeds, psi]; outputs [grid, info]."""
+    from ..edit.latents import parse_seeds
+    from . import generate_tab as tab
+
+    def build(model, seeds, psi):
+        picture, _ = tab.generate(services, model, seeds, psi)
+        return new_recipe(services, services.find_model(model), "generate", parse_seeds(seeds, tab.MAX_SEEDS),
+                          truncation_psi=float(psi)), picture
+
+    def restore(r, entry):
+        _check_psi(r, 0.0, 1.5)
+        seeds = ", ".join(map(str, r.seeds))
+        return (entry.name, seeds, r.truncation_psi, *tab.generate(services, entry.name, seeds, r.truncation_psi))
+
+    wire(row, services, "generate", build, inputs, restore, [*inputs, *outputs], "generate")
+
+
+def wire_progan(row: dict, services: Services, inputs: list, outputs: list) -> None:
+    """inputs [model, seeds, stage, alpha, seed_a, seed_b, t, mode]; outputs [image, info, interp, interp_info]."""
+    from ..edit.latents import parse_seeds
+    from . import progan_tab as tab
+
+    def build(model, seeds, stage, alpha, a, b, t, mode):
+        picture, _ = tab.render(services, model, seeds, stage, alpha)
+        extra = {"seed_a": int(a), "seed_b": int(b), "t": float(t), "mode": mode}
+        return new_recipe(services, services.find_model(model), "progan", parse_seeds(seeds, tab.MAX_SEEDS),
+                          stage=int(stage), alpha=float(alpha), extra=extra), picture
+
+    def restore(r, entry):
+        if r.stage is None or r.alpha is None:
+            raise gr.Error("This ProGAN recipe has no stage and alpha.")
+        x = r.extra
+        if x.get("mode") not in ("linear", "spherical") or not isinstance(x.get("t"), (int, float)) \
+                or not 0 <= x["t"] <= 1:
+            raise gr.Error("The recipe's interpolation (extra: t from 0 to 1, mode linear or spherical) is invalid.")
+        stage_upd, _ = tab.select_model(services, entry.name)
+        seeds = ", ".join(map(str, r.seeds))
+        shown = tab.render(services, entry.name, seeds, r.stage, r.alpha)
+        a, b = x.get("seed_a", 0), x.get("seed_b", 1)
+        interp = tab.interpolate(services, entry.name, a, b, x["t"], x["mode"])
+        stage_upd["value"] = r.stage
+        return (entry.name, seeds, stage_upd, r.alpha, a, b, x["t"], x["mode"], *shown, *interp)
+
+    wire(row, services, "progan", build, inputs, restore, [*inputs, *outputs], "progan")
+
+
+def wire_stylegan(row: dict, services: Services, inputs: list, layout: list, shown: list) -> None:
+    """inputs: the StyleGAN tab's controls; layout: its per-model slider updates; shown: [A, mix, B, info]."""
+    from . import stylegan_tab as tab
+
+    def build(*args):
+        c = tab.Controls.from_args(args)
+        entry, _, req = tab._request(services, c)
+        picture = tab.render(services, c)[1]
+        return new_recipe(services, entry, "stylegan", [req.seed_a, req.seed_b], truncation_psi=req.truncation_psi,
+                          truncation_cutoff=req.truncation_cutoff, mix=list(req.mix), noise_mode=req.noise_mode,
+                          noise_seed=req.noise_seed, noise_strength=list(req.noise_strength)), picture
+
+    def restore(r, entry):
+        _check_psi(r, -1.0, 1.5)
+        sm = tab._describe(services, entry)
+        if len(r.seeds) != 2:
+            raise gr.Error("A StyleGAN recipe has two seeds: A and B.")
+        mix = r.mix if r.mix is not None else [0.0] * sm.num_ws
+        strengths = r.noise_strength if r.noise_strength is not None else [1.0] * sm.num_layers
+        if len(mix) != sm.num_ws or len(strengths) != sm.num_layers:
+            raise gr.Error(f"The recipe's mix weights or noise strengths do not fit this model's {sm.num_ws} style "
+                           f"inputs and {sm.num_layers} layers.")
+        cutoff = sm.num_ws if r.truncation_cutoff is None else r.truncation_cutoff
+        if cutoff > sm.num_ws:
+            raise gr.Error(f"The recipe's truncation cutoff {cutoff} is beyond this model's {sm.num_ws} style inputs.")
+        ups = tab.select_model(services, entry.name)
+        for i, v in enumerate(mix + [0.0] * (tab.MAX_WS - sm.num_ws)):
+            ups[i]["value"] = v
+        for i, v in enumerate(strengths + [1.0] * (tab.MAX_LAYERS - sm.num_layers)):
+            ups[tab.MAX_WS + i]["value"] = v
+        ups[tab.MAX_WS + tab.MAX_LAYERS]["value"] = cutoff
+        c = tab.Controls(entry.name, r.seeds[0], r.seeds[1], mix, r.truncation_psi, cutoff, r.noise_mode,
+                         r.noise_seed, strengths)
+        a, b = r.seeds
+        return (entry.name, a, b, r.truncation_psi, r.noise_mode, r.noise_seed, *ups, *tab.render(services, c))
+
+    model, seed_a, seed_b = inputs[:3]
+    psi, _, noise_mode, noise_seed = inputs[3 + tab.MAX_WS:7 + tab.MAX_WS]
+    wire(row, services, "stylegan", build, inputs, restore,
+         [model, seed_a, seed_b, psi, noise_mode, noise_seed, *layout, *shown], "style")

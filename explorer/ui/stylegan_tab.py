@@ -18,6 +18,7 @@ from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
 from ..render import RenderError, display_factor, enlarge
 from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
+from . import recipe_ui
 from .services import Services
 
 MAX_WS = 18       # style inputs of a 1024x1024 model: two per resolution from 4 to 1024
@@ -253,6 +254,7 @@ def create_stylegan_tab(services: Services) -> dict:
             img_b = gr.Image(label="Seed B", type="numpy", format="png", interactive=False, height=256,
                              elem_id="sg-b")
         info = gr.Markdown(elem_id="sg-info")
+        rec = recipe_ui.recipe_row("sg")
         gr.Markdown("### Style mixing\nPresets take B's styles at coarse (4–8 px), middle (16–32 px) or fine "
                     "(64 px and up) resolutions, computed from this model's own layers.")
         with gr.Row():
@@ -351,6 +353,7 @@ def create_stylegan_tab(services: Services) -> dict:
                 trigger_mode="always_last")
     refresh_btn.click(_refresh_open, inputs, [model, empty, *layout, *shown], api_name="style_refresh",
                       concurrency_limit=2)
+    recipe_ui.wire_stylegan(rec, services, inputs, layout, shown)
     return {"model": model, "seed_a": seed_a, "seed_b": seed_b, "random_a": rand_a, "random_b": rand_b,
             "mix": mix, "presets": preset_btns, "psi": psi, "cutoff": cutoff, "noise_mode": noise_mode,
             "noise_seed": noise_seed, "strengths": strengths, "image_a": img_a, "image_mix": img_mix,
@@ -358,4 +361,4 @@ def create_stylegan_tab(services: Services) -> dict:
             "variation": var_img, "heat": heat_img, "variation_info": var_info, "rows": rows, "cols": cols,
             "matrix_preset": mpreset, "matrix_button": matrix_btn, "matrix": matrix_img, "download": download,
             "matrix_info": matrix_info, "inputs": inputs, "open_outputs": [*layout, *shown],
-            "refresh_open_fn": _refresh_open}
+            "refresh_open_fn": _refresh_open, "recipe": rec}

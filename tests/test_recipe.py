@@ -79,3 +79,79 @@ def test_check_model(tmp_path):
         rc.check_model(good, None, "edit")
     with pytest.raises(RecipeError, match="different weights"):
         rc.check_model(_recipe(sha256="1" * 64), str(tmp_path / "m.json"), "edit")
+
+
+# --- the family tabs: save image + recipe, load it back, identical pixels -----------------------
+
+
+def _tab_dict(create, services):
+    import gradio as gr
+
+    with gr.Blocks():
+        return create(services)
+
+
+def _pixels(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+def _round_trip(tab, args):
+    (png, js), _ = tab["recipe"]["save_fn"](*args)
+    saved = _pixels(png)
+    outs = [tab["recipe"]["load_fn"](f) for f in (png, js)]
+    return saved, outs
+
+
+def test_generate_tab_round_trip(app_tiny_services):
+    from explorer.ui.generate_tab import create_generate_tab
+
+    tab = _tab_dict(create_generate_tab, app_tiny_services)
+    saved, outs = _round_trip(tab, ["tiny", "3, 1-2, 9", 0.65])
+    for out in outs:
+        assert out[:3] == ("tiny", "3, 1, 2, 9", 0.65)
+        assert np.array_equal(out[3], saved)
+
+
+def test_progan_tab_round_trip(app_progan_services):
+    from explorer.ui.progan_tab import create_progan_tab
+
+    tab = _tab_dict(create_progan_tab, app_progan_services)
+    saved, outs = _round_trip(tab, ["tiny-progan", "4-5", 2, 0.4, 7, 8, 0.3, "linear"])
+    for out in outs:
+        assert out[0] == "tiny-progan" and out[1] == "4, 5" and out[2]["value"] == 2 and out[3] == 0.4
+        assert out[4:8] == (7, 8, 0.3, "linear")
+        assert np.array_equal(out[8], saved)
+
+
+def test_stylegan_tab_round_trip(app_stylegan_services):
+    from explorer.ui.stylegan_tab import MAX_LAYERS, MAX_WS, create_stylegan_tab
+
+    tab = _tab_dict(create_stylegan_tab, app_stylegan_services)
+    mix = [0.0, 0.3, 1.0, 0.0, 0.5, 0.0] + [0.0] * (MAX_WS - 6)
+    strengths = [1.0, 0.0, 2.0, 0.5, 1.0] + [1.0] * (MAX_LAYERS - 5)
+    args = ["tiny-stylegan2", 11, 12, *mix, 0.6, 3, "random", 5, *strengths]
+    saved, outs = _round_trip(tab, args)
+    for out in outs:
+        assert out[:6] == ("tiny-stylegan2", 11, 12, 0.6, "random", 5)
+        assert [u["value"] for u in out[6:12]] == mix[:6]
+        assert [u["value"] for u in out[6 + MAX_WS:11 + MAX_WS]] == strengths[:5]
+        assert out[6 + MAX_WS + MAX_LAYERS]["value"] == 3
+        assert np.array_equal(out[-4], saved)  # the mix (then B, the info and the message)
+
+
+def test_stylegan_recipe_for_another_model_shape_is_rejected(app_stylegan_services, tmp_path):
+    import gradio as gr
+
+    from explorer.ui.stylegan_tab import MAX_LAYERS, MAX_WS, create_stylegan_tab
+
+    tab = _tab_dict(create_stylegan_tab, app_stylegan_services)
+    (png, js), _ = tab["recipe"]["save_fn"]("tiny-stylegan2", 1, 2, *[0.0] * MAX_WS, 1.0, 6, "const", 0,
+                                            *[1.0] * MAX_LAYERS)
+    bad = json.loads(open(js).read())
+    bad["mix"] = [0.0] * 3
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(gr.Error, match="do not fit"):
+        tab["recipe"]["load_fn"](str(tmp_path / "bad.json"))

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from torch import nn
 
 from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from .fastgan import FastGANConfig, FastGANGenerator
 from .layers import Capabilities
 from .progan import ProGANConfig, ProGANDiscriminator, ProGANGenerator
+from .projected import ProjectedDiscriminator, ProjectedStyleGANConfig
 from .stylegan import StyleGANConfig, StyleGANDiscriminator, StyleGANGenerator
 
 
@@ -29,6 +31,11 @@ ARCHITECTURES: dict[str, Architecture] = {
                            ProGANGenerator.capabilities, "ProGAN"),
     "stylegan": Architecture(StyleGANConfig, StyleGANGenerator, StyleGANDiscriminator,
                              StyleGANGenerator.capabilities, "StyleGAN"),
+    # Projected GAN (Sauer et al. 2021): FastGAN's or StyleGAN2's generator, the projected discriminator.
+    "fastgan": Architecture(FastGANConfig, FastGANGenerator, ProjectedDiscriminator,
+                            FastGANGenerator.capabilities, "Projected FastGAN"),
+    "stylegan-projected": Architecture(ProjectedStyleGANConfig, StyleGANGenerator, ProjectedDiscriminator,
+                                       StyleGANGenerator.capabilities, "Projected StyleGAN2"),
 }
 
 

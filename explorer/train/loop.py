@@ -22,6 +22,7 @@ from ..models import build_discriminator, build_generator
 from ..models.progan import reals_at_stage, stage_resolution
 from ..weights import save_generator
 from . import losses
+from .augment import diff_augment, parse_policy
 from .data import EpochSampler, ImageDataset
 from .distributed import DistInfo, any_rank, average_grads, broadcast_module
 from .recipes import TrainConfig
@@ -73,6 +74,7 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_kimg else None
         self.progressive = self.G.capabilities.progressive
         self.styled = self.G.capabilities.mixing  # mapping + synthesis with noise inputs
+        self.augment = parse_policy(cfg.augment)  # DiffAugment on everything D sees (Zhao et al. 2020)
         # Lazy regularisation (Karras et al. 2020, Sec. 3.1): a penalty every k steps, so Adam's lr and
         # betas are scaled by k / (k + 1) to keep the effective schedule.
         self.opt_G = self._adam(self.G, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else None)
@@ -122,7 +124,8 @@ class Trainer:
         over at a random layer, Karras et al. 2019, Sec. 3.1) and random noise from noise_gen."""
         G, cfg = self.G, self.cfg
         if not self.styled:
-            return G(self._latents(n), **grow), None
+            noise = {"noise_mode": "random", "noise_generator": self.noise_gen} if G.capabilities.noise else {}
+            return G(self._latents(n), **grow, **noise), None
         ws = G.mapping(self._latents(n))  # [n, num_ws, w_dim]
         if track_w_avg:
             G.update_w_avg(ws)
@@ -133,6 +136,17 @@ class Trainer:
                 cutoff = 1 + int(cut * (G.num_ws - 1))  # in [1, num_ws - 1]
                 ws = torch.cat([ws[:, :cutoff], G.mapping(z2)[:, cutoff:]], dim=1)
         return G.synthesis(ws, noise_mode="random", noise_generator=self.noise_gen), ws
+
+    def _augment(self, imgs: torch.Tensor) -> torch.Tensor:
+        return diff_augment(imgs, self.augment, self.gen) if self.augment else imgs
+
+    def _augment_pair(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augmented (real, fake); with augment_shared both get the same draws (one generator state)."""
+        state = self.gen.get_state()
+        real = self._augment(real)
+        if self.cfg.augment_shared:
+            self.gen.set_state(state)
+        return real, self._augment(fake)
 
     def _bce_targets(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Real and fake targets [n] with the recipe's smoothing, noise and flips."""
@@ -166,10 +180,14 @@ class Trainer:
             do_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_interval == 0
             real.requires_grad_(do_r1)
             fake, _ = self._fakes(n, grow)
-            real_logits, fake_logits = D(real, **grow), D(fake, **grow)
+            real_aug, fake_aug = self._augment_pair(real, fake)
+            # Logits are [n], or [n, L] for the projected D (every level's logit map): the losses average all.
+            real_logits, fake_logits = D(real_aug, **grow), D(fake_aug, **grow)
             if cfg.loss == "bce":
                 rt, ft = self._bce_targets(n)
                 loss_D = losses.bce_d_loss(real_logits, fake_logits, rt, ft)
+            elif cfg.loss == "hinge":
+                loss_D = losses.hinge_d_loss(real_logits, fake_logits)
             else:
                 loss_D = losses.wgan_d_loss(real_logits, fake_logits)
                 out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
@@ -198,8 +216,9 @@ class Trainer:
         G.requires_grad_(True)
         D.requires_grad_(False)
         fake, _ = self._fakes(n, grow, track_w_avg=True)
-        fake_logits = D(fake, **grow)
-        loss_G = losses.nonsaturating_g_loss(fake_logits) if cfg.loss == "bce" else losses.wgan_g_loss(fake_logits)
+        fake_logits = D(self._augment(fake), **grow)
+        loss_G = {"bce": losses.nonsaturating_g_loss, "hinge": losses.hinge_g_loss,
+                  "wgan-gp": losses.wgan_g_loss}[cfg.loss](fake_logits)
         if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
             loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
         self.opt_G.zero_grad(set_to_none=True)
@@ -281,6 +300,7 @@ class Trainer:
         train = {"recipe": self.cfg.recipe, "data": self.cfg.data, "kimg": round(self.kimg, 3),
                  "step": self.step, "seed": self.cfg.seed, "dataset_licence": self.dataset.licence,
                  "total_sec": round(self.total_sec, 1)}
+        train.update(getattr(self.D, "backbone_info", {}))  # projected D: which frozen F, and its licence
         if self.progressive:
             stage, alpha = self.growth()
             train.update(stage=stage, alpha=round(alpha, 6), stage_res=stage_resolution(stage))

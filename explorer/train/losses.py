@@ -31,6 +31,15 @@ def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     return -fake_scores.mean()  # -E[D(G(z))]
 
 
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of D (Lim & Ye 2017), averaged over every logit (any shape: [N] or [N, L])."""
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()  # E[max(0, 1-D(x))] + E[max(0, 1+D(G(z)))]
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    return -fake_logits.mean()  # -E[D(G(z))]
+
+
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """WGAN-GP penalty E[(||grad D(x_hat)||_2 - 1)^2] on x_hat = eps*real + (1-eps)*fake
     (Gulrajani et al. 2017, Eq. 3). eps is [N] uniform in [0, 1], drawn by the caller so

@@ -9,8 +9,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..models import make_config
+from .augment import parse_policy
 
-LOSSES = ("bce", "wgan-gp")
+LOSSES = ("bce", "wgan-gp", "hinge")
 
 
 @dataclass
@@ -25,7 +26,7 @@ class TrainConfig:
     kimg: float = 20.0               # training length, in thousands of real images shown to D
     batch: int = 64                  # global batch, split evenly across DDP processes
     seed: int = 0                    # one seed makes the whole run reproducible
-    loss: str = "bce"                # "bce" (non-saturating) | "wgan-gp"
+    loss: str = "bce"                # "bce" (non-saturating) | "wgan-gp" | "hinge" (projected GAN)
     lr_g: float = 2e-4               # Adam learning rate of G
     lr_d: float = 2e-4               # Adam learning rate of D (a separate rate is a stabiliser)
     beta1: float = 0.5               # Adam beta1
@@ -46,6 +47,8 @@ class TrainConfig:
     style_mixing: float = 0.0        # style-based models: probability of mixing two z at a random layer
     pl_weight: float = 0.0           # path-length regularisation weight (StyleGAN2); 0 = off
     pl_interval: int = 4             # lazy path-length regularisation: every this many G steps
+    augment: str = ""                # DiffAugment policy for everything D sees, e.g. "color,translation,cutout"; "" = off
+    augment_shared: bool = False     # the real and the fake batch of a D step get the same augmentation draws
     tick_kimg: float = 1.0           # one log record (and progress line) per this many kimg
     sample_ticks: int = 2            # fixed-z sample grid every this many ticks
     snapshot_ticks: int = 5          # snapshot + resume state every this many ticks
@@ -74,6 +77,7 @@ class TrainConfig:
         for k, v in (self.stage_batch or {}).items():
             if not str(k).isdigit() or int(v) <= 0:
                 raise ValueError(f"stage_batch maps a resolution to a positive batch, got {k!r}: {v!r}")
+        parse_policy(self.augment)
         make_config(self.arch, self.model)  # fails early, with the field's own message
 
     def to_dict(self) -> dict:
@@ -114,6 +118,17 @@ RECIPES: dict[str, dict] = {
     "stylegan2": dict(arch="stylegan", loss="bce", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, n_critic=1,
                       batch=32, ema_kimg=10.0, ema_rampup=0.05, r1_gamma=0.05, r1_interval=16, style_mixing=0.9,
                       pl_weight=2.0, pl_interval=4, model={"variant": "modulated", "upsample": "fir"}),
+    # Sauer et al. 2021 (the paper's code): FastGAN's generator, the projected discriminator on a frozen
+    # EfficientNet-Lite1, hinge loss, DiffAugment (colour, translation, cutout) on real and fake, no R1;
+    # Adam(2e-4, 0, 0.99) and a G_ema half-life of batch * 10 / 32 kimg, ramped up for short runs.
+    "projected": dict(arch="fastgan", loss="hinge", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, n_critic=1,
+                      batch=32, ema_kimg=10.0, ema_rampup=0.05, augment="color,translation,cutout", model={}),
+    # The paper's StyleGAN2 backbone: the same discriminator and loss, StyleGAN2's generator with a
+    # 2-layer mapping network, Adam(2e-3, 0, 0.99), no R1, no path-length regulariser, no style mixing.
+    "projected-stylegan2": dict(arch="stylegan-projected", loss="hinge", lr_g=2e-3, lr_d=2e-3, beta1=0.0,
+                                beta2=0.99, n_critic=1, batch=32, ema_kimg=10.0, ema_rampup=0.05,
+                                augment="color,translation,cutout",
+                                model={"variant": "modulated", "mapping_layers": 2}),
 }
 
 

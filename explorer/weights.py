@@ -106,6 +106,21 @@ class ModelEntry:
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def checkpoint_entry(jp: str | os.PathLike, name: str, source: str) -> ModelEntry | None:
+    """The list entry for one checkpoint's .json, or None when it is broken or half-written."""
+    jp = Path(jp)
+    try:
+        meta = read_meta(jp)
+    except CheckpointError:
+        return None
+    if not jp.with_suffix(".safetensors").is_file():
+        return None
+    cfg = meta["config"]
+    fields = {f.name: f.default for f in dataclasses.fields(ARCHITECTURES[meta["arch"]].config)}
+    return ModelEntry(name, str(jp), meta["arch"], int(cfg.get("res", fields.get("res", 0))),
+                      int(cfg.get("channels", fields.get("channels", 3))), source, meta.get("train", {}).get("kimg"))
+
+
 def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None
                      ) -> list[ModelEntry]:
     """Shipped checkpoints in weights_dir, then every run's newest snapshot in runs_dir.
@@ -113,17 +128,9 @@ def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str
     entries: list[ModelEntry] = []
 
     def add(jp: Path, name: str, source: str):
-        try:
-            meta = read_meta(jp)
-        except CheckpointError:
-            return
-        if not jp.with_suffix(".safetensors").is_file():
-            return
-        cfg = meta["config"]
-        fields = {f.name: f.default for f in dataclasses.fields(ARCHITECTURES[meta["arch"]].config)}
-        entries.append(ModelEntry(name, str(jp), meta["arch"], int(cfg.get("res", fields.get("res", 0))),
-                                  int(cfg.get("channels", fields.get("channels", 3))), source,
-                                  meta.get("train", {}).get("kimg")))
+        entry = checkpoint_entry(jp, name, source)
+        if entry is not None:
+            entries.append(entry)
 
     if weights_dir and Path(weights_dir).is_dir():
         for jp in sorted(Path(weights_dir).glob("*.json")):

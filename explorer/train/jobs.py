@@ -11,6 +11,7 @@ No UI here."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import math
@@ -45,6 +46,7 @@ class JobError(ValueError):
 
 
 # ------------------------------------------------------------------------------------- options
+@functools.lru_cache(maxsize=None)
 def field_notes(cls) -> dict[str, str]:
     """{field: its trailing comment} from a config dataclass's source (house style: one comment per
     field), so help texts come from the code that defines the field."""

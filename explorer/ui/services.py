@@ -16,7 +16,8 @@ from ..edit_render import EditRenderer
 from ..render import Renderer
 from ..style_render import StyleRenderer
 from ..models import ARCHITECTURES
-from ..weights import ModelEntry, list_checkpoints
+from ..train.jobs import JobManager
+from ..weights import ModelEntry, checkpoint_entry, list_checkpoints
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Services:
     style: StyleRenderer = field(init=False)  # the StyleGAN tab's renders, on the renderer's model cache
     edits: EditRenderer = field(init=False)   # the Edit and Interpolate tabs' renders and direction finding
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
+    jobs: JobManager = field(init=False)  # training jobs in runs_dir (the Train tab)
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
@@ -35,10 +37,22 @@ class Services:
         self.style = StyleRenderer(self.renderer)
         self.edits = EditRenderer(self.renderer, self.style)
         self._export_root: Path | None = None
+        self.jobs = JobManager.from_env(self.runs_dir)
+        self._opened: dict[str, str] = {}  # older snapshots opened from the Train tab: name -> .json path
 
     def models(self) -> list[ModelEntry]:
         """Rescanned on every call, so a new snapshot shows up after Refresh."""
-        return list_checkpoints(self.weights_dir, self.runs_dir)
+        found = list_checkpoints(self.weights_dir, self.runs_dir)
+        names = {m.name for m in found}
+        extra = [checkpoint_entry(p, n, "run") for n, p in self._opened.items() if n not in names]
+        return found + [e for e in extra if e is not None]
+
+    def open_snapshot(self, path: str | Path, name: str) -> ModelEntry | None:
+        """List a run's snapshot (not only its newest) under `name` for the explorer tabs."""
+        entry = checkpoint_entry(path, name, "run")
+        if entry is not None:
+            self._opened[name] = str(path)
+        return entry
 
     def find_model(self, name: str) -> ModelEntry | None:
         return next((m for m in self.models() if m.name == name), None)

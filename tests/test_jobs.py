@@ -1,0 +1,224 @@
+"""The job manager (explorer.train.jobs) and the checks on uploaded zips (explorer.train.data).
+
+The lifecycle tests launch real `python -m explorer.train` processes on a tiny DCGAN (MNIST at
+16 px, a few seconds each); the browser-facing side is in test_train_tab.py."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import struct
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.train import recipes
+from explorer.train.data import DatasetError, extract_upload
+from explorer.train.jobs import BusyError, JobError, JobManager, JobSpec, all_option_names, parse_option, \
+    recipe_options
+
+TINY_MODEL = {"ngf": 8, "ndf": 8, "z_dim": 16}
+TINY_OPTIONS = {"tick_kimg": 0.5, "snapshot_ticks": 1, "sample_ticks": 100, "num_samples": 16}
+
+
+def tiny_spec(name: str, kimg: float = 500.0, data: str = "mnist", **kw) -> JobSpec:
+    return JobSpec("dcgan", data, 16, kimg, batch=16, device="cpu", model=dict(TINY_MODEL),
+                   options=dict(TINY_OPTIONS), name=name, **kw)
+
+
+def wait_for(fn, what: str, timeout: float = 90.0):
+    """Poll fn() until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# --- png and zip makers (shared with test_train_tab.py) ------------------------------------------
+
+
+def png_bytes(size: int = 20, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def huge_png_bytes(side: int = 100_000) -> bytes:
+    """A small PNG whose header claims side x side pixels (a decompression bomb by its size)."""
+    data = png_bytes(4)
+    ihdr = data[8:33]  # length, b"IHDR", 13 bytes of data, crc
+    body = b"IHDR" + struct.pack(">II", side, side) + ihdr[16:21]
+    return data[:8] + ihdr[:4] + body + struct.pack(">I", zlib.crc32(body)) + data[33:]
+
+
+def make_zip(path: Path, members: dict, compression=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name) if isinstance(name, str) else name, data, compress_type=compression)
+    return path
+
+
+def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
+    """{case: (file, words its refusal must contain)} for every kind of bad upload."""
+    folder.mkdir(parents=True, exist_ok=True)
+    notzip = folder / "notazip.zip"
+    notzip.write_bytes(b"these are not the bytes of a zip file" * 10)
+    link = zipfile.ZipInfo("link.png")
+    link.external_attr = (0o120777 << 16)
+    return {
+        "not a zip": (notzip, "is not a zip file"),
+        "no images": (make_zip(folder / "noimages.zip", {"readme.txt": b"hello", "data.csv": b"1,2"}),
+                      "holds no readable image"),
+        "traversal": (make_zip(folder / "traversal.zip", {"ok.png": png_bytes(), "../../evil.png": png_bytes(seed=1)}),
+                      "unsafe path"),
+        "symlink": (make_zip(folder / "symlink.zip", {"ok.png": png_bytes(), link: b"/etc/passwd"}), "symbolic link"),
+        "zip bomb": (make_zip(folder / "bomb.zip", {"bomb.png": b"\0" * (20 * 2**20)}), "zip bomb"),
+        "huge image": (make_zip(folder / "huge.zip", {"ok.png": png_bytes(), "huge.png": huge_png_bytes()},
+                                zipfile.ZIP_STORED), "megapixels"),
+        "corrupt image": (make_zip(folder / "corrupt.zip", {"broken.png": png_bytes()[:60]}), "not a readable image"),
+    }
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+def test_each_recipe_offers_its_own_options():
+    names = {r: {o.name for o in recipe_options(r)} for r in recipes.RECIPES}
+    assert {"n_critic", "gp_lambda"} <= names["wgan-gp"]
+    assert {"fade_kimg", "stable_kimg", "drift"} <= names["progan"] and "r1_gamma" not in names["progan"]
+    assert {"r1_gamma", "style_mixing"} <= names["stylegan"] and "pl_weight" not in names["stylegan"]
+    assert {"pl_weight", "r1_gamma", "style_mixing"} <= names["stylegan2"]
+    for r, opts in names.items():
+        assert {"lr_g", "batch", "kimg", "arch", "model"}.isdisjoint(opts), r  # the form has those
+        assert set(opts) <= set(all_option_names())
+    gp = next(o for o in recipe_options("wgan-gp") if o.name == "gp_lambda")
+    assert gp.default == 10.0 and gp.kind == "float" and "penalty" in gp.help  # help is the field's comment
+
+
+def test_a_recipe_added_later_brings_its_options(monkeypatch):
+    monkeypatch.setitem(recipes.RECIPES, "toy", dict(arch="dcgan", loss="bce", r1_gamma=3.0, label_flip=0.1,
+                                                     model={}))
+    opts = {o.name: o.default for o in recipe_options("toy")}
+    assert opts["r1_gamma"] == 3.0 and opts["label_flip"] == 0.1
+    assert "label_flip" in all_option_names()
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(res=12), "power of two"),
+    (dict(res=8), "DCGAN res must be a power of two between 16 and 256"),
+    (dict(kimg=-1), "must be positive"),
+    (dict(batch=0), "must be positive"),
+    (dict(options={"n_critic": 0}), "n_critic must be at least 1"),
+    (dict(device="tpu"), "Unknown device 'tpu'"),
+    (dict(model={"ngf": 8, "colour": 2}), "unknown fields ['colour']"),
+    (dict(data="/no/such/folder"), "is not a folder or .zip"),
+    (dict(name="../escape"), "Run name '../escape'"),
+    (dict(recipe="nope"), "Unknown recipe 'nope'"),
+])
+def test_invalid_values_are_refused_with_what_is_allowed(tmp_path, change, words):
+    spec = tiny_spec("x")
+    for k, v in change.items():
+        setattr(spec, k, v)
+    with pytest.raises(JobError, match=None) as e:
+        JobManager(tmp_path / "runs").start(spec)
+    assert words in str(e.value)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_parse_option_says_what_is_allowed():
+    n_critic = next(o for o in recipe_options("wgan-gp") if o.name == "n_critic")
+    assert parse_option(n_critic, "3") == 3
+    for bad, words in (("three", "must be a number"), ("2.5", "whole number"), ("", "needs a value"),
+                       ("nan", "finite")):
+        with pytest.raises(JobError, match=words):
+            parse_option(n_critic, bad)
+    ema = next(o for o in recipe_options("progan") if o.name == "ema_kimg")
+    assert parse_option(ema, "") is None  # optional: empty = None (no G_ema)
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def test_upload_writes_flat_names_and_skips_unreadable_images(tmp_path):
+    zp = make_zip(tmp_path / "ok.zip", {"a/b/one.png": png_bytes(seed=1), "two.PNG": png_bytes(seed=2),
+                                        "broken.png": b"not a png", "__MACOSX/._one.png": b"junk", "notes.txt": b"x"})
+    report = extract_upload(zp, tmp_path / "data")
+    assert report.images == 2 and report.skipped == 1 and "broken.png" in report.skipped_examples[0]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["000000.png", "000001.png"]
+    assert (tmp_path / "data" / "000000.png").read_bytes() == png_bytes(seed=1)
+
+
+@pytest.mark.parametrize("case", ["not a zip", "no images", "traversal", "symlink", "zip bomb", "huge image",
+                                  "corrupt image"])
+def test_bad_uploads_are_refused_and_leave_nothing(tmp_path, case):
+    path, words = bad_uploads(tmp_path / "uploads")[case]
+    with pytest.raises(DatasetError) as e:
+        extract_upload(path, tmp_path / "out" / "data")
+    assert words in str(e.value)
+    assert not (tmp_path / "out" / "data").exists()
+    assert not (tmp_path / "evil.png").exists() and not (tmp_path.parent / "evil.png").exists()
+
+
+def test_upload_total_size_is_capped(tmp_path):
+    members = {f"{i}.png": png_bytes(64, seed=i) for i in range(4)}  # ~12 KiB each, incompressible
+    with pytest.raises(DatasetError, match="decompresses to more than"):
+        extract_upload(make_zip(tmp_path / "big.zip", members), tmp_path / "data", max_total_bytes=30_000)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_refused_upload_leaves_no_run(tmp_path):
+    jobs = JobManager(tmp_path / "runs")
+    path, _ = bad_uploads(tmp_path / "uploads")["traversal"]
+    with pytest.raises(DatasetError, match="unsafe path"):
+        jobs.start(tiny_spec("up", data="upload", upload=str(path)))
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+# --- the lifecycle, with real training processes ----------------------------------------------------
+
+
+def test_an_app_restart_reattaches_and_one_job_runs_at_a_time(tmp_path):
+    jobs = JobManager(tmp_path / "runs", sample_sec=0.5)
+    name = jobs.start(tiny_spec("first"))
+    try:
+        wait_for(lambda: jobs.status(name).state == "running" and jobs.status(name).kimg > 0, "the first tick")
+        with pytest.raises(BusyError, match="already running: first") as e:
+            jobs.start(tiny_spec("second"))
+        assert e.value.run == "first" and not (tmp_path / "runs" / "second").exists()
+        # A new manager (an app restart) knows the job only from its run directory.
+        again = JobManager(tmp_path / "runs")
+        st = again.status(name)
+        assert st.state == "running" and st.pid == jobs.status(name).pid and again.active() == [name]
+        again.stop(name)
+        wait_for(lambda: jobs.status(name).state == "stopped", "the stop")
+        assert (tmp_path / "runs" / name / "samples" / "latest.png").is_file()
+    finally:
+        _kill(jobs, name)
+
+
+def test_a_start_that_fails_leaves_no_run(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "x.png").write_bytes(b"not a picture")
+    jobs = JobManager(tmp_path / "runs")
+    name = jobs.start(tiny_spec("bad", data=str(empty)))
+    st = wait_for(lambda: (s := jobs.status(name)).state == "crashed" and s, "the failed start")
+    assert "No usable image" in st.error
+    assert not (tmp_path / "runs" / name).exists()
+
+
+def _kill(jobs: JobManager, name: str) -> None:
+    """Clean-up: end the test's own job if it still runs."""
+    st = jobs.status(name)
+    if st.pid and st.state in ("starting", "running"):
+        os.kill(st.pid, signal.SIGKILL)

@@ -116,6 +116,7 @@ def test_store_round_trip_beside_the_checkpoint(tmp_path):
     ("progan", {"res": 16, "channels": 3, "z_dim": 12, "fmap_base": 32, "fmap_max": 8, "fmap_min": 4}, "z"),
     ("stylegan", {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 12, "mapping_layers": 2, "channel_base": 64,
                   "channel_max": 8}, "w"),
+    ("fastgan", {"res": 16, "channels": 3, "z_dim": 12, "ngf": 2}, "z"),
 ])
 def test_sefa_weights_for_every_family(arch, config, space):
     from explorer.models import build_generator

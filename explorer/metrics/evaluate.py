@@ -225,7 +225,7 @@ def run(job: Job, progress: Progress | None = None, G=None) -> list[dict]:
                           "and precision/recall need it.")
     nets = [load_feature_net(name, dataset=data, inception_path=job.inception_path,
                              classifier_dir=job.classifier_dir)
-            for name in (job.nets or default_nets(meta, job.inception_path))]
+            for name in (job.nets or default_nets(meta, job.inception_path))] if set(job.metrics) - {"sep"} else []
     n_real = min(job.n, 5000) if data == "mnist" else job.n
     if "fid" in job.metrics:
         for net in nets:

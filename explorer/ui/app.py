@@ -8,6 +8,7 @@ from .. import __version__
 from .edit_tab import create_edit_tab
 from .generate_tab import create_generate_tab
 from .interp_tab import create_interp_tab
+from .metrics_tab import create_metrics_tab
 from .progan_tab import create_progan_tab
 from .services import Services
 from .stylegan_tab import create_stylegan_tab
@@ -40,6 +41,7 @@ def build_app(services: Services) -> gr.Blocks:
             ed = create_edit_tab(services)
             ip = create_interp_tab(services)
             tr = create_train_tab(services)
+            mt = create_metrics_tab(services)
         # On every page load: rescan the models (a run may have finished since the server started),
         # then draw the first grid.
         demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
@@ -54,6 +56,8 @@ def build_app(services: Services) -> gr.Blocks:
         # The Train tab: on load, select the running job (a reload re-attaches); "Open in explorer" picks
         # the snapshot in the tab that fits it and draws it there.
         demo.load(tr["load_fn"], [tr["run"]], [tr["run"]], api_visibility="private")
+        demo.load(mt["refresh_fn"], [mt["model"]], [mt["model"], mt["table"], mt["curve"]],
+                  api_visibility="private")
         wire_open_in_explorer(services, tr, tabs, {
             "generate": (gen["model"], [(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]]),
                                         (gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],

@@ -1,0 +1,131 @@
+"""The Metrics tab: FID, KID, precision/recall, path length and separability of a model, with a
+progress bar, appended to the model's card; its history as a table and, for a run, a curve over kimg."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+import pandas as pd
+
+from ..attributes import ClassifierError
+from ..metrics.evaluate import METRICS, Job, MetricError, append_to_card, history, run
+from ..metrics.features import INCEPTION_ENV, FeatureNetError
+from ..metrics.maths import SampleCountError
+from .services import Services
+
+MAX_N = 20000
+TABLE_COLUMNS = ["snapshot", "kimg", "metric", "value", "net", "n_real", "n_fake", "seconds", "date"]
+INTRO = (
+    "Numbers to judge a model by, each with the **feature network** it used: `lite0` (EfficientNet-Lite0 trained "
+    "on ImageNet, shipped on PyPI), `domain` (the project's own attribute classifier for faces or MNIST, no "
+    "ImageNet in it) or `inception` (the standard FID network, only when the server was started with "
+    f"`{INCEPTION_ENV}` pointing to its file). Compare numbers only when the network and sample counts match. "
+    "FID needs more samples than the network has features (1,280 for lite0); KID is unbiased at any count. "
+    "Results are appended to the model's card; a training run shows all its snapshots. The same from a "
+    "terminal: `python -m explorer.metrics --model NAME --metric fid,kid,pr,ppl,sep --n 5000`.")
+
+
+def net_choices() -> list[str]:
+    return ["lite0", "domain"] + (["inception"] if os.environ.get(INCEPTION_ENV) else [])
+
+
+def history_table(checkpoint: str) -> pd.DataFrame:
+    rows = history(checkpoint)
+    return pd.DataFrame([{c: r.get(c) for c in TABLE_COLUMNS} for r in rows], columns=TABLE_COLUMNS)
+
+
+def history_curve(checkpoint: str):
+    """Long-format (kimg, value, series) over a run's snapshots, or None when there is no curve to draw."""
+    rows = [r for r in history(checkpoint) if isinstance(r.get("kimg"), (int, float))]
+    frame = pd.DataFrame({"kimg": [float(r["kimg"]) for r in rows], "value": [float(r["value"]) for r in rows],
+                          "series": [f"{r['metric']} · {r['net']}" for r in rows]})
+    return frame if frame["kimg"].nunique() > 1 else None
+
+
+def show_history(services: Services, model_name: str | None):
+    """Handler: (history table, curve update) for the model; nothing when no model is chosen."""
+    entry = services.find_model(model_name) if model_name else None
+    if entry is None:
+        return pd.DataFrame(columns=TABLE_COLUMNS), gr.update(value=None, visible=False)
+    curve = history_curve(entry.path)
+    return history_table(entry.path), gr.update(value=curve, visible=curve is not None)
+
+
+def measure(services: Services, model_name: str | None, metrics: list[str], n, nets: list[str],
+            progress=gr.Progress()):
+    """Handler: run the metrics, append them to the card; (summary markdown, this run's table, history, curve)."""
+    if not model_name:
+        raise gr.Error("No model is selected. Pick one, or train one and press Refresh list.")
+    entry = services.find_model(model_name)
+    if entry is None:
+        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    if not metrics:
+        raise gr.Error("Tick at least one metric.")
+    if not nets and set(metrics) - {"sep"}:
+        raise gr.Error("Tick at least one feature network.")
+    if n is None or float(n) != int(n) or not 2 <= int(n) <= MAX_N:
+        raise gr.Error(f"Samples must be a whole number from 2 to {MAX_N}; got {n}.")
+    unknown = set(nets) - set(net_choices())
+    if unknown:
+        raise gr.Error(f"Unknown feature network(s) {sorted(unknown)}; choose from {', '.join(net_choices())}.")
+    job = Job(entry.path, tuple(m for m in METRICS if m in metrics), int(n), tuple(nets) or ("lite0",))
+    try:
+        progress(0.0, desc="loading networks")
+        rows = run(job, progress=lambda f, s: progress(f, desc=s))
+        append_to_card(entry.path, rows)
+    except (MetricError, FeatureNetError, SampleCountError, ClassifierError) as e:
+        raise gr.Error(str(e)) from None
+    table = pd.DataFrame([{c: r.get(c) for c in TABLE_COLUMNS} for r in rows], columns=TABLE_COLUMNS)
+    total = sum(r["seconds"] for r in rows)
+    summary = (f"**{entry.name}** at {rows[0]['kimg'] if rows else '?'} kimg: {len(rows)} numbers in {total:.0f} s, "
+               "appended to its card.")
+    hist, curve = show_history(services, model_name)
+    return summary, table, hist, curve
+
+
+def refresh(services: Services, current: str | None):
+    names = [m.name for m in services.models()]
+    value = current if current in names else (names[0] if names else None)
+    return (gr.update(choices=names, value=value), *show_history(services, value))
+
+
+def create_metrics_tab(services: Services) -> dict:
+    names = [m.name for m in services.models()]
+    with gr.Tab("Metrics", id="metrics"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+                                allow_custom_value=True, elem_id="mt-model")
+            refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="mt-refresh")
+        with gr.Row():
+            metrics = gr.CheckboxGroup([(f"{k}: {v}", k) for k, v in METRICS.items()], value=["kid"], label="Metrics",
+                                       scale=3, elem_id="mt-metrics")
+            with gr.Column(scale=1):
+                n = gr.Number(1000, label="Samples", precision=0, minimum=2, maximum=MAX_N,
+                              info="generated (and real) images; 5,000 or more for FID", elem_id="mt-n")
+                nets = gr.CheckboxGroup(net_choices(), value=["lite0"], label="Feature networks", elem_id="mt-nets")
+                go = gr.Button("Measure", variant="primary", elem_id="mt-button")
+        summary = gr.Markdown(elem_id="mt-summary")
+        result = gr.Dataframe(headers=TABLE_COLUMNS, label="This measurement", interactive=False, elem_id="mt-result")
+        # Created without a value: a LinePlot first given an empty, untyped frame never draws lines (gradio 6.31).
+        curve = gr.LinePlot(x="kimg", y="value", color="series", label="Over the run's snapshots", height=260,
+                            visible=False, elem_id="mt-curve")
+        table = gr.Dataframe(headers=TABLE_COLUMNS, label="History (the model's card)", interactive=False,
+                             elem_id="mt-history")
+
+    def _measure(m, ms, k, ns, progress=gr.Progress()):
+        return measure(services, m, ms, k, ns, progress)
+
+    def _history(m):
+        return show_history(services, m)
+
+    def _refresh(m):
+        return refresh(services, m)
+
+    go.click(_measure, [model, metrics, n, nets], [summary, result, table, curve], api_name="metrics_measure",
+             concurrency_limit=1)
+    model.input(_history, [model], [table, curve], api_name="metrics_history", concurrency_limit=2)
+    refresh_btn.click(_refresh, [model], [model, table, curve], api_name="metrics_refresh", concurrency_limit=2)
+    return {"model": model, "metrics": metrics, "n": n, "nets": nets, "button": go, "table": table, "curve": curve,
+            "result": result, "summary": summary, "refresh_fn": _refresh}

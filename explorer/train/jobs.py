@@ -223,7 +223,8 @@ class JobManager:
             raise JobError(f"{name!r} is not a run name (letters, digits, '.', '_' and '-').")
         return RunDir(self.runs_dir / name)
 
-    def status(self, name: str) -> RunStatus:
+    def status(self, name: str, with_log: bool = True) -> RunStatus:
+        """The run's state; with_log=False skips reading log.jsonl (kimg then comes from status.json)."""
         run = self.run_dir(name)
         proc = self._procs.get(name)
         if proc is not None and proc.poll() is not None:  # ended: reap it
@@ -236,12 +237,13 @@ class JobManager:
             return RunStatus(name, "crashed", error=self._errors[name])
         if not run.config_path.is_file():
             return RunStatus(name, "starting" if proc else "missing")
-        records = run.read_log()
+        records = run.read_log() if with_log else []
         cfg = json.loads(run.config_path.read_text())
-        st = RunStatus(name, "stopped", records=records, total_kimg=float(cfg.get("kimg", 0)))
+        status = run.read_status() or {}
+        st = RunStatus(name, "stopped", records=records, total_kimg=float(cfg.get("kimg", 0)),
+                       kimg=float(status.get("kimg", 0.0)))
         if records:
             st.kimg, st.sec_per_kimg = float(records[-1].get("kimg", 0)), records[-1].get("sec_per_kimg")
-        status = run.read_status() or {}
         st.pid = status.get("pid")
         if proc is not None:
             st.state = status.get("state", "starting") if st.pid == proc.pid else "starting"
@@ -257,7 +259,7 @@ class JobManager:
         return st
 
     def active(self) -> list[str]:
-        return [n for n in self.runs() if self.status(n).state in ACTIVE]
+        return [n for n in self.runs() if self.status(n, with_log=False).state in ACTIVE]
 
     def snapshots(self, name: str) -> list[tuple[float, Path]]:
         """[(kimg, .json path)] of the run's snapshots, oldest first."""

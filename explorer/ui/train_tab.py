@@ -117,9 +117,7 @@ def _runs_update(services: Services, value: str | None = None, prefer_active: bo
 
 def status_text(st: RunStatus) -> str:
     """One line: the state, the ProGAN stage and alpha when logged, the error when it crashed."""
-    words = {"starting": "⏳ starting", "running": "🟢 running", "finished": "✅ finished", "stopped": "⏸️ stopped",
-             "crashed": "💥 crashed", "missing": "❔ not found"}
-    parts = [f"**{st.name}**: {words.get(st.state, st.state)}"]
+    parts = [f"**{st.name}**: {'not found' if st.state == 'missing' else st.state}"]
     last = st.records[-1] if st.records else {}
     if last.get("stage") is not None:
         parts.append(f"stage {last['stage']} ({last['stage_res']}×{last['stage_res']}), alpha {last['alpha']:.2f}")
@@ -205,6 +203,8 @@ def _snapshot(services: Services, run: str | None, index):
 def show_snapshot(services: Services, run: str | None, index):
     """Handler: (grid of seeds 0-15 from the snapshot, caption)."""
     try:
+        if run and not services.jobs.snapshots(run):
+            return None, "No snapshot yet."
         i, snaps = _snapshot(services, run, index)
         path = str(snaps[i][1])
         services.renderer.forget(path)  # a snapshot file is rewritten when two ticks round to one kimg
@@ -242,9 +242,10 @@ def create_train_tab(services: Services) -> dict:
             with gr.Column(scale=2, min_width=320):
                 recipe = gr.Dropdown(recipes, value=recipes[0], label="Recipe", elem_id="tr-recipe")
                 data = gr.Radio(data_choices, value=BUILTIN[0], label="Dataset", elem_id="tr-data")
-                upload = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", elem_id="tr-upload")
+                upload = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", elem_id="tr-upload",
+                                 visible=False)
                 folder = gr.Textbox(label="Folder or .zip path on the server", max_lines=1, elem_id="tr-folder",
-                                    visible=jobs.allow_server_paths)
+                                    visible=False)
                 with gr.Row():
                     res = gr.Number(32, label="Resolution", precision=0, info="a power of two, 8-1024",
                                     elem_id="tr-res")
@@ -275,7 +276,8 @@ def create_train_tab(services: Services) -> dict:
                 with gr.Row():
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="tr-stop")
                     resume_btn = gr.Button("Resume", elem_id="tr-resume")
-                    extend = gr.Number(None, label="Resume up to kimg (empty = the run's own)", elem_id="tr-extend")
+                    extend = gr.Number(0, label="Resume up to kimg (0 = the run's own length)", minimum=0,
+                                       elem_id="tr-extend")
                 grid = gr.Image(label="Live samples", type="numpy", format="png", interactive=False, height=320,
                                 elem_id="tr-grid")
                 grid_info = gr.Markdown(elem_id="tr-grid-info")
@@ -304,6 +306,8 @@ def create_train_tab(services: Services) -> dict:
         gr.api(train_status, api_name="train_status")
 
     form = [recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, device, name, arch, *boxes]
+    data.change(lambda d: (gr.update(visible=d == UPLOAD), gr.update(visible=d == FOLDER)), [data], [upload, folder],
+                api_visibility="private")
     recipe.change(recipe_changed, [recipe], [batch, lr_g, lr_d, arch, *boxes], api_name="train_recipe")
     start_btn.click(lambda *f: start(services, *f), form, [notice, run], api_name="train_start",
                     concurrency_limit=1)
@@ -314,7 +318,8 @@ def create_train_tab(services: Services) -> dict:
     watch = [status, progress, grid, grid_info, plot, log, snap, seen]
     timer.tick(lambda r, s: poll(services, r, s), [run, seen], watch, show_progress="hidden",
                concurrency_limit=None, api_name="train_poll")
-    snap.input(lambda r, i: show_snapshot(services, r, i), [run, snap], [snap_img, snap_info],
+    # .change, not .input: the timer moves the slider to each new snapshot, which is then drawn too.
+    snap.change(lambda r, i: show_snapshot(services, r, i), [run, snap], [snap_img, snap_info],
                api_name="train_snapshot", trigger_mode="always_last", show_progress="hidden")
     return {"run": run, "snap": snap, "open": open_btn, "target": target, "form": form, "timer": timer,
             "open_fn": lambda r, i: explorer_target(services, r, i), "watch": watch,

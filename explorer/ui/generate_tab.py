@@ -9,6 +9,7 @@ import gradio as gr
 from ..edit.latents import parse_seeds
 from ..render import GridRequest, RenderError
 from . import recipe_ui
+from .import_panel import create_import_panel
 from .services import Services
 
 MAX_SEEDS = 64
@@ -23,6 +24,7 @@ EMPTY_TEXT = (
 def describe(entry, meta: dict, n: int, ms: float) -> str:
     train = meta.get("train", {})
     parts = [f"**{entry.name}**: {entry.arch.upper()}, {entry.channels}×{entry.res}×{entry.res}"]
+    parts += [entry.summary] if entry.summary else []
     if train.get("kimg") is not None:
         parts.append(f"trained {train['kimg']:.1f} kimg on {train.get('data', '?')} with recipe {train.get('recipe', '?')}")
     if train.get("dataset_licence"):
@@ -81,6 +83,7 @@ def create_generate_tab(services: Services) -> dict:
                         elem_id="gen-grid")
         info = gr.Markdown(elem_id="gen-info")
         rec = recipe_ui.recipe_row("gen")
+        create_import_panel(services, model)
 
     def _generate(m, s, p):
         return generate(services, m, s, p)

@@ -103,7 +103,7 @@ def test_trainer_refuses_mismatched_dataset(faces16):
         Trainer(cfg, faces16)
 
 
-@pytest.mark.parametrize("bad,msg", [(dict(loss="hinge"), "loss"), (dict(label_flip=0.7), "label_flip"),
+@pytest.mark.parametrize("bad,msg", [(dict(loss="least-squares"), "loss"), (dict(label_flip=0.7), "label_flip"),
                                      (dict(n_critic=0), "n_critic")])
 def test_bad_train_configs(bad, msg):
     with pytest.raises(ValueError, match=msg):

@@ -20,8 +20,8 @@ from PIL import Image
 
 from explorer.train import recipes
 from explorer.train.data import DatasetError, extract_upload
-from explorer.train.jobs import BusyError, JobError, JobManager, JobSpec, all_option_names, parse_option, \
-    recipe_options
+from explorer.train.jobs import BusyError, JobError, JobManager, JobSpec, Option, all_option_names, \
+    parse_option, recipe_options
 
 TINY_MODEL = {"ngf": 8, "ndf": 8, "z_dim": 16}
 TINY_OPTIONS = {"tick_kimg": 0.5, "snapshot_ticks": 1, "sample_ticks": 100, "num_samples": 16}
@@ -105,6 +105,14 @@ def test_each_recipe_offers_its_own_options():
     assert gp.default == 10.0 and gp.kind == "float" and "penalty" in gp.help  # help is the field's comment
 
 
+@pytest.mark.parametrize("recipe", list(recipes.RECIPES))
+def test_every_recipe_is_launchable_with_its_defaults(tmp_path, recipe):
+    """The form filled with a recipe's own defaults (as the tab shows them) makes a valid config."""
+    options = {o.name: parse_option(o, "" if o.default is None else str(o.default)) for o in recipe_options(recipe)}
+    cfg = JobManager(tmp_path).validate(JobSpec(recipe, "faces", 32, 1.0, options=options))
+    assert cfg.recipe == recipe and cfg.arch == recipes.RECIPES[recipe]["arch"]
+
+
 def test_a_recipe_added_later_brings_its_options(monkeypatch):
     monkeypatch.setitem(recipes.RECIPES, "toy", dict(arch="dcgan", loss="bce", r1_gamma=3.0, label_flip=0.1,
                                                      model={}))
@@ -142,6 +150,10 @@ def test_parse_option_says_what_is_allowed():
                        ("nan", "finite")):
         with pytest.raises(JobError, match=words):
             parse_option(n_critic, bad)
+    flag = Option("augment_shared", "bool", False, False, "")
+    assert parse_option(flag, "true") is True and parse_option(flag, "False") is False
+    with pytest.raises(JobError, match="true or false"):
+        parse_option(flag, "maybe")
     ema = next(o for o in recipe_options("progan") if o.name == "ema_kimg")
     assert parse_option(ema, "") is None  # optional: empty = None (no G_ema)
 

@@ -60,7 +60,7 @@ def field_notes(cls) -> dict[str, str]:
 @dataclass(frozen=True)
 class Option:
     name: str        # TrainConfig field
-    kind: str        # "int" | "float" | "text" (JSON or plain text)
+    kind: str        # "bool" | "int" | "float" | "text" (JSON or plain text)
     default: object  # the recipe's value (TrainConfig's default when the recipe does not set it)
     optional: bool   # None (an empty box) is allowed
     help: str        # the field's comment in recipes.py
@@ -69,7 +69,7 @@ class Option:
 def _option(name: str, default) -> Option:
     f = TrainConfig.__dataclass_fields__[name]
     ann = str(f.type)
-    kind = "int" if ann.startswith("int") else "float" if ann.startswith("float") else "text"
+    kind = next((k for k in ("bool", "int", "float") if ann.startswith(k)), "text")
     return Option(name, kind, default, "None" in ann, field_notes(TrainConfig).get(name, ""))
 
 
@@ -103,6 +103,11 @@ def parse_option(opt: Option, value):
         if opt.optional:
             return None
         raise JobError(f"{opt.name} needs a value ({opt.help or opt.kind}).")
+    if opt.kind == "bool":
+        word = str(value).strip().lower()
+        if word not in ("true", "false", "1", "0", "yes", "no"):
+            raise JobError(f"{opt.name} is true or false, got {value!r}.")
+        return word in ("true", "1", "yes")
     if opt.kind == "text":
         try:
             return json.loads(value) if isinstance(value, str) else value

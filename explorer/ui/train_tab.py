@@ -4,6 +4,7 @@ reads its run directory, so a reload, a second browser tab or an app restart see
 
 from __future__ import annotations
 
+import json
 import os
 
 import gradio as gr
@@ -47,7 +48,9 @@ def recipe_changed(recipe: str):
 
 
 def _box_value(v):
-    return None if v is None else v if isinstance(v, (int, float)) else str(v)
+    """A default as the text box shows it: numbers and strings as they are, anything else as JSON."""
+    return None if v is None else str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) \
+        else json.dumps(v)
 
 
 def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, device, name, arch_text,

@@ -186,7 +186,7 @@ def poll(services: Services, run: str | None, seen: dict | None):
     if seen.get("log") != keys["log"]:
         frame = loss_frame(st.records)
         out[4] = frame if frame is not None else gr.skip()
-        out[5] = services.jobs.console_tail(run)
+        out[5] = services.jobs.console_tail(run, 8)  # as many lines as the box shows: the newest
     if seen.get("snaps") != keys["snaps"]:
         n = keys["snaps"]
         out[6] = gr.update(maximum=max(n - 1, 1), value=max(n - 1, 0), interactive=n > 1,

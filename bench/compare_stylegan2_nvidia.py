@@ -19,18 +19,19 @@ does; if `requests` is not installed an empty module stands in for it (timings a
 The config ("small": about 2 M parameters and 2 GFLOP/img at 64x64, the guide's reference figure)
 is NVIDIA's Generator(z_dim=256, w_dim=256, mapping num_layers=4, channel_base=8192,
 channel_max=128), i.e. 128 channels at every resolution; ours is
-build_generator("stylegan", {"variant": "modulated"}) with the same fields. What differs:
-- Upsampling layers: NVIDIA runs a stride-2 transposed 3x3 conv at the input resolution, then a
-  [1,3,3,1] FIR filter; ours is bilinear 2x then a 3x3 conv (reference path). The two agree
-  except on a 2-pixel ring at the border (zero padding in different places), so with the same
-  weights (spatially flipped) every layer matches NVIDIA's inside that ring. FlopCounterMode
-  counts the transposed conv at the input resolution, so NVIDIA's FLOPs are ~2/3 of our
-  reference path's ("flops_per_img_ours_with_grad"; a fast path that reorders like NVIDIA counts less).
+build_generator("stylegan", {"variant": "modulated", "upsample": U}) with the same fields. What differs:
+- Upsampling: with --upsample fir (the default, what the stylegan2 recipe trains) ours runs NVIDIA's
+  order, a stride-2 transposed 3x3 conv at the input resolution then the [1,3,3,1] filter, zero-padded,
+  and upsamples the skip image with the same filter: with the same weights (the upsampling ones
+  spatially flipped) the whole output matches NVIDIA's ("output_max_abs_diff"). With --upsample
+  bilinear (checkpoints trained before the option) ours is bilinear 2x then a 3x3 conv and the skip
+  image is edge-clamped: layers match only inside a 2-pixel border ring, and FlopCounterMode counts
+  NVIDIA's transposed conv at the input resolution, ~2/3 of that reference path's FLOPs.
 - Noise strength: one scalar per layer in NVIDIA's, one per channel in ours (+C params per layer).
-- The skip image's 2x upsampling: the same filter, zero-padded (NVIDIA) vs edge-clamped (ours).
 - NVIDIA's eval-mode modulated conv builds per-sample weights and runs one grouped conv
-  (fused_modconv); ours scales activations around a shared-weight conv.
-The checks copy NVIDIA's weights into ours and report per-layer differences inside the ring.
+  (fused_modconv); ours scales activations around a shared-weight conv (batch > 1) or folds the style
+  into the weights (batch 1).
+The checks copy NVIDIA's weights into ours and report per-layer and whole-output differences.
 Ours runs in both memory formats (the app renders channels-last on CPU); where StyleGANConfig has
 `fast_inference`, "ours_*" is that inference path (what a render runs) and "ours_reference_*" the
 reference ops of the same model, so the speed-up of the fast path is measured in the same run.
@@ -123,8 +124,10 @@ def copy_nvidia_weights(theirs, ours) -> None:
 
 @torch.no_grad()
 def layer_checks(theirs, ours, w_dim: int) -> dict:
-    """Max |ours - NVIDIA| per layer on the same random input and w, and the output's scale; the
-    upsampling layers' 2-pixel border ring is left out (their zero padding sits elsewhere)."""
+    """Max |ours - NVIDIA| per layer on the same random input and w, and the output's scale; in
+    "bilinear" mode the upsampling layers' 2-pixel border ring is left out (their zero padding sits
+    elsewhere), in "fir" mode nothing is. Then the whole synthesis from the same ws, const noise."""
+    ring = 2 if ours.cfg.upsample == "bilinear" else 0
     torch.manual_seed(1)
     layers, rgbs = nvidia_layers(theirs)
     out = {"layers_max_abs_diff": [], "to_rgb_max_abs_diff": [], "layers_max_abs_output": []}
@@ -132,14 +135,25 @@ def layer_checks(theirs, ours, w_dim: int) -> dict:
     for o, t in zip(ours.layers, layers):
         x = torch.randn(2, t.weight.shape[1], t.resolution // t.up, t.resolution // t.up)  # [N, C, H, W]
         a, b = t(x, w, noise_mode="const"), o(x, w, o.noise_const)
-        k = 2 if t.up > 1 else 0
+        k = ring if t.up > 1 else 0
         d = (a - b)[..., k:a.shape[-2] - k, k:a.shape[-1] - k].abs().max().item()
         out["layers_max_abs_diff"].append(float(f"{d:.3g}"))
         out["layers_max_abs_output"].append(round(a.abs().max().item(), 2))
     for o, t in zip(ours.to_rgb, rgbs):
         x = torch.randn(2, t.weight.shape[1], 8, 8)
         out["to_rgb_max_abs_diff"].append(float(f"{(t(x, w) - o(x, w)).abs().max().item():.3g}"))
-    out["layers_match_inside_ring"] = max(out["layers_max_abs_diff"] + out["to_rgb_max_abs_diff"]) < 1e-3
+    key = "layers_match_inside_ring" if ring else "layers_match_everywhere"
+    out[key] = max(out["layers_max_abs_diff"] + out["to_rgb_max_abs_diff"]) < 1e-3
+    ws = theirs.mapping(torch.randn(4, theirs.z_dim), None)                     # [N, num_ws, w_dim]
+    a = theirs.synthesis(ws, noise_mode="const", force_fp32=True)
+    for fast in (False, True):
+        G = copy.deepcopy(ours)
+        G.cfg.fast_inference = fast
+        d = (G.synthesis(ws) - a).abs()
+        name = "fast" if fast else "reference"
+        out[f"output_max_abs_diff_{name}"] = float(f"{d.max().item():.3g}")
+        out[f"output_max_abs_diff_inside_ring_{name}"] = float(f"{d[..., 2:-2, 2:-2].max().item():.3g}")
+    out["output_max_abs"] = round(a.abs().max().item(), 2)
     return out
 
 
@@ -150,6 +164,8 @@ def main(argv=None) -> dict:
     p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="image channels (default 3)")
     for k, v in SMALL.items():
         p.add_argument(f"--{k.replace('_', '-')}", type=int, default=v, help=f"(default {v})")
+    p.add_argument("--upsample", default="fir", choices=("fir", "bilinear"),
+                   help="our upsampling order (default fir: NVIDIA's; bilinear: checkpoints from before the option)")
     p.add_argument("--threads", default="1", help="torch intra-op threads; a comma list runs each (default 1)")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke run")
     args = p.parse_args(argv)
@@ -161,7 +177,7 @@ def main(argv=None) -> dict:
 
     torch.manual_seed(0)
     theirs = build_nvidia(Generator, args.res, args.channels, cfg).eval().requires_grad_(False)
-    ours_cfg = dict(res=args.res, channels=args.channels, variant="modulated", **cfg)
+    ours_cfg = dict(res=args.res, channels=args.channels, variant="modulated", upsample=args.upsample, **cfg)
     ours = build_generator("stylegan", ours_cfg).eval().requires_grad_(False)  # FlopCounterMode needs it off
 
     out = {

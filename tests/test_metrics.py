@@ -134,6 +134,18 @@ def test_lite0_features_and_pyramid_for_small_gray_images():
     assert [m.shape[-1] for m in maps] == [112, 56, 28, 14, 7]
 
 
+def test_lite0_channels_last_agrees_with_the_reference_layout():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from explorer.metrics.features import lite0
+
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.inference_mode():
+        fast, ref = lite0(channels_last=True), lite0(channels_last=False)
+        torch.testing.assert_close(fast.features(x), ref.features(x), atol=1e-4, rtol=1e-4)
+        for a, b in zip(fast.pyramid(x), ref.pyramid(x)):
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
 def test_domain_net_only_for_built_in_data():
     with pytest.raises(FeatureNetError, match="--net lite0"):
         load_feature_net("domain", dataset="/some/folder")

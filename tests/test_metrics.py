@@ -167,7 +167,9 @@ def test_cli_appends_rows_to_the_card_and_caches_real_features(tmp_path, capsys)
     for r in rows:
         assert r["n_fake"] == 120 and r["date"].endswith("Z") and r["kimg"] == 1 and math.isfinite(r["value"])
         assert r["net"].startswith("domain:faces")
-    assert set(next(r for r in rows if r["metric"] == "sep_w")["details"]["per_attribute"]) >= {"smile", "glasses"}
+    sep = next(r for r in rows if r["metric"] == "sep_w")["details"]
+    assert set(sep["per_attribute"]) == set(sep["label_entropy"]) >= {"smile", "glasses"}
+    assert all(0 <= sep["per_attribute"][k] <= sep["label_entropy"][k] + 0.05 for k in sep["per_attribute"])
     assert len(list((tmp_path / "cache" / "metrics").glob("faces-16px-3ch-domain-faces-*-n120.npy"))) == 1
     load_generator(path)  # the card still opens as a checkpoint
     # A second run adds to the history; --no-save leaves it alone.

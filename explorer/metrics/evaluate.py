@@ -166,7 +166,9 @@ def path_lengths(G, meta: dict, net: FeatureNet, n: int, space: str, *, batch: i
 
 def separability_scores(G, meta: dict, n: int, classifier_dir=None, progress: Progress | None = None,
                         seed: int = 0) -> dict[str, dict[str, float]]:
-    """{"z": {attribute: H bits}, "w": {...}}: samples labelled by the dataset's attribute classifier."""
+    """{"z": {attribute: H(Y|X) bits}, "w": {...}, "prior": {attribute: H(Y) bits, the most H(Y|X) can be}}
+    from samples labelled by the dataset's attribute classifier. Families without a mapping network
+    have w = z, so their two rows agree."""
     from ..attributes import ClassifierError, binarize, load_classifier
 
     data = meta.get("train", {}).get("data")
@@ -179,10 +181,11 @@ def separability_scores(G, meta: dict, n: int, classifier_dir=None, progress: Pr
                         progress=progress, what="labelling samples")
     z, w = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
     preds = {k: torch.cat([b[2][k] for b in batches]) for k in batches[0][2]}
-    out = {"z": {}, "w": {}}
+    out = {"z": {}, "w": {}, "prior": {}}
     for name, (label, conf) in binarize(preds).items():
         for space, lat in (("z", z), ("w", w)):
-            out[space][name] = round(maths.separability(lat, label, conf), 4)
+            h, prior = maths.separability(lat, label, conf, with_prior=True)
+            out[space][name], out["prior"][name] = round(h, 4), round(prior, 4)
     return out
 
 
@@ -263,12 +266,13 @@ def run(job: Job, progress: Progress | None = None, G=None) -> list[dict]:
     if "sep" in job.metrics:
         t0 = time.perf_counter()
         scores = separability_scores(loaded, meta, job.n, job.classifier_dir, progress, job.seed)
+        prior = scores.pop("prior")
         for space, per_attr in scores.items():
             h = list(per_attr.values())
             # Karras et al. 2019 report exp(sum_i H(Y_i|X_i)) with H in nats; the value here is the
             # mean in bits (0 = every attribute linearly separable, 1 = none is).
             add(f"sep_{space}", np.mean(h), f"domain:{data} attribute classifier", 0, job.n, t0,
-                per_attribute=per_attr, paper_score=round(math.exp(sum(h) * math.log(2)), 4))
+                per_attribute=per_attr, label_entropy=prior, paper_score=round(math.exp(sum(h) * math.log(2)), 4))
     return rows
 
 

@@ -193,12 +193,14 @@ def _fit_logistic(x: torch.Tensor, y: torch.Tensor, l2: float = 1e-3, steps: int
 
 
 def separability(latents: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
-                 confidence: np.ndarray | torch.Tensor | None = None, keep: float = 0.5) -> float:
+                 confidence: np.ndarray | torch.Tensor | None = None, keep: float = 0.5,
+                 with_prior: bool = False) -> float | tuple[float, float]:
     """H(Y|X) in bits: 0 when a hyperplane in latent space splits the attribute exactly, 1 when
     it tells nothing. As in Karras et al. 2019, only the `keep` most confident labels count;
     unlike their SVM scored on its own training points, X here is 2-fold out-of-sample (each half
     classified by a logistic regression fitted on the other), so a D-dimensional latent cannot
-    score well by memorising a few thousand labels."""
+    score well by memorising a few thousand labels. with_prior: also return H(Y) of the kept labels,
+    the most H(Y|X) can be (below 1 bit for an unbalanced attribute)."""
     x = torch.as_tensor(np.asarray(latents), dtype=torch.float64).flatten(1)
     y = torch.as_tensor(np.asarray(labels)).bool()
     if confidence is not None and keep < 1:
@@ -216,4 +218,5 @@ def separability(latents: np.ndarray | torch.Tensor, labels: np.ndarray | torch.
             continue
         w = _fit_logistic(x[fit_idx], y[fit_idx].double())
         side[eval_idx] = (x[eval_idx] @ w[:-1] + w[-1]) > 0
-    return conditional_entropy(y.numpy(), side.numpy())
+    h = conditional_entropy(y.numpy(), side.numpy())
+    return (h, conditional_entropy(y.numpy(), np.zeros(len(y), bool))) if with_prior else h

@@ -194,3 +194,12 @@ def test_history_follows_a_runs_snapshots(tmp_path):
         evaluate.append_to_card(p, [{"metric": "kid", "value": 0.1 / (i + 1), "net": "x", "kimg": kimg}])
     rows = evaluate.history(snaps / "snapshot-000000.json")
     assert [(r["kimg"], r["snapshot"]) for r in rows] == [(1.0, "snapshot-000000"), (2.0, "snapshot-000001")]
+
+
+def test_projected_models_get_the_domain_network_beside_the_imagenet_one(monkeypatch):
+    monkeypatch.delenv("GAN_EXPLORER_INCEPTION", raising=False)
+    projected = {"arch": "fastgan", "train": {"recipe": "projected", "data": "faces"}}
+    assert evaluate.default_nets(projected) == ["lite0", "domain"]
+    assert evaluate.default_nets(projected, inception_path="/x/inception-2015-12-05.pt") == ["inception", "domain"]
+    assert evaluate.default_nets({"arch": "stylegan", "train": {"recipe": "stylegan2", "data": "faces"}}) == ["lite0"]
+    assert evaluate.default_nets({"arch": "fastgan", "train": {"recipe": "projected", "data": "/my/photos"}}) == ["lite0"]

@@ -203,3 +203,12 @@ def test_projected_models_get_the_domain_network_beside_the_imagenet_one(monkeyp
     assert evaluate.default_nets(projected, inception_path="/x/inception-2015-12-05.pt") == ["inception", "domain"]
     assert evaluate.default_nets({"arch": "stylegan", "train": {"recipe": "stylegan2", "data": "faces"}}) == ["lite0"]
     assert evaluate.default_nets({"arch": "fastgan", "train": {"recipe": "projected", "data": "/my/photos"}}) == ["lite0"]
+
+
+def test_generated_images_are_quantized_like_real_ones():
+    from explorer.images import to_uint8
+
+    img = torch.tensor([-3.0, -1.0, -0.3, 0.0, 0.51, 1.0, 2.5]).view(1, 1, 1, 7)
+    q = evaluate.quantize(img)
+    assert q.min() >= -1 and q.max() <= 1
+    torch.testing.assert_close(q, torch.from_numpy(to_uint8(img)).permute(0, 3, 1, 2).float() / 127.5 - 1)

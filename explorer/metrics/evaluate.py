@@ -62,6 +62,10 @@ def default_nets(meta: dict, inception_path: str | None = None) -> list[str]:
 
 # ---------------------------------------------------------------- sampling
 
+def quantize(img: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> the values images.to_uint8 stores -> back to [-1, 1], as dataset batches are."""
+    return (img * 127.5 + 128).clamp(0, 255).floor() / 127.5 - 1
+
 def _synthesis_kwargs(G, meta: dict, noise: torch.Generator | None) -> dict:
     kw = {}
     if G.capabilities.noise:
@@ -75,14 +79,17 @@ def _synthesis_kwargs(G, meta: dict, noise: torch.Generator | None) -> dict:
 def generated(G, meta: dict, n: int, fn: Callable[..., object], *, batch: int = 64, seed: int = 0,
               progress: Progress | None = None, what: str = "") -> list:
     """Call fn(images [B, C, H, W], ws [B, num_ws, w_dim], z [B, z_dim]) for n samples z ~ N(0, I) from `seed`, with
-    per-sample random noise where the family has it; returns fn's results, one per batch."""
+    per-sample random noise where the family has it; returns fn's results, one per batch. The images
+    are quantized as a saved picture would be (uint8, so values outside [-1, 1] are clipped), as the
+    real ones are: ProGAN and StyleGAN outputs are linear and overshoot."""
     g = torch.Generator().manual_seed(seed)
     noise = torch.Generator().manual_seed(seed + 1)
     out = []
     for i in range(0, n, batch):
         z = torch.randn(min(batch, n - i), G.z_dim, generator=g)
         ws = G.mapping(z)
-        out.append(fn(G.synthesis(ws, **_synthesis_kwargs(G, meta, noise)), ws, z))
+        img = G.synthesis(ws, **_synthesis_kwargs(G, meta, noise))
+        out.append(fn(quantize(img), ws, z))
         if progress:
             progress(min(i + batch, n) / n, what)
     return out

@@ -77,3 +77,31 @@ def test_fast_layer_by_layer_equals_fast_synthesis(variant, upsample):
         for i in range(G.num_layers):
             state = G.run_layer(i, state, ws, noise[i])
         assert torch.equal(G.finish(state, ws), G.synthesis(ws))
+
+
+@pytest.mark.parametrize("upsample", ["bilinear", "fir"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fast_path_follows_weight_changes(upsample, batch):
+    """The fast path keeps weight-only work between calls; an optimiser step, load_state_dict or a move
+    of the weights must show in the very next render."""
+    G = small_g("modulated", upsample=upsample)
+    ws = G.mapping(torch.randn(batch, 8)).detach()
+
+    def render(fast):
+        G.cfg.fast_inference = fast
+        with torch.inference_mode():
+            return G.synthesis(ws, noise_mode="const")
+
+    before = render(True)
+    opt = torch.optim.SGD(G.layers.parameters(), lr=1e-3)
+    G.synthesis(ws).square().mean().backward()
+    opt.step()                                                    # in place, as training does
+    stepped = render(True)
+    assert not torch.allclose(stepped, before, atol=1e-3)
+    assert torch.allclose(stepped, render(False), atol=1e-4, rtol=1e-4)
+    other = small_g("modulated", upsample=upsample)
+    G.load_state_dict(other.state_dict())                         # copy_ into the same tensors
+    assert torch.allclose(render(True), render(False), atol=1e-4, rtol=1e-4)
+    G.double()                                                    # new storage and dtype
+    ws = ws.double()
+    assert torch.allclose(render(True), render(False), atol=1e-8, rtol=1e-8)

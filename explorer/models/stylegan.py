@@ -170,10 +170,18 @@ def fir_up_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     channel mixing runs at the input resolution, then the [1,3,3,1] filter with one pixel of zero padding.
     It equals conv3x3 of the zero-stuffed x, then the filter; `weight` correlates as in F.conv2d (NVIDIA's
     and rosinality's upsampling weights are its spatial flip). x [N, I, n, n], weight [O, I, 3, 3] -> [N, O, 2n, 2n]"""
-    c = weight.shape[0]
-    w_t = weight.flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)  # [I, O, 3, 3]
+    return fir_up_conv3x3_t(x, transposed_weight(weight), _fir_kernel(weight.shape[0], x), bias)
+
+
+def transposed_weight(weight: torch.Tensor) -> torch.Tensor:
+    """[O, I, 3, 3] correlation weights -> the [I, O, 3, 3] (channels-last) that conv_transpose2d convolves with."""
+    return weight.flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)
+
+
+def fir_up_conv3x3_t(x: torch.Tensor, w_t: torch.Tensor, fir: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """fir_up_conv3x3 with its weight-only work done: w_t from transposed_weight, fir from _fir_kernel."""
     y = F.conv_transpose2d(x, w_t, stride=2)                                                  # [N, O, 2n+1, 2n+1]
-    return F.conv2d(y, _fir_kernel(c, x), bias, padding=1, groups=c)                          # [N, O, 2n, 2n]
+    return F.conv2d(y, fir, bias, padding=1, groups=w_t.shape[1])                             # [N, O, 2n, 2n]
 
 
 def upsample_image(img: torch.Tensor, mode: str) -> torch.Tensor:
@@ -202,6 +210,7 @@ class SynthesisLayer(nn.Module):
         self.noise_strength = nn.Parameter(torch.zeros(c_out))                  # learned per-channel scale
         self.register_buffer("noise_const", torch.randn(1, 1, res, res))
         self.bias = nn.Parameter(torch.zeros(c_out))
+        self._prepared_for, self._prepared = None, None  # forward_fast's weight-only tensors, and their key
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None, fast: bool = False) -> torch.Tensor:
         if fast:
@@ -236,7 +245,8 @@ class SynthesisLayer(nn.Module):
         if x.device.type == "cpu":  # mkldnn's faster layout here (bench/compare_stylegan2_nvidia.py)
             x = x.contiguous(memory_format=torch.channels_last)
         b = self.bias * SQRT2
-        if self.up and self.upsample == "fir":
+        fir_up = self.up and self.upsample == "fir"
+        if fir_up:
             conv = fir_up_conv3x3
         elif self.up and x.shape[-1] >= 16:
             conv = up_conv3x3
@@ -244,11 +254,13 @@ class SynthesisLayer(nn.Module):
             if self.up:
                 x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
             conv = lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1)  # noqa: E731
-        weight = self.conv.weight * self.conv.scale if self.conv is not None else None  # [O, I, 3, 3]
+        weight, weight_sq_t, w_t, fir = self._weight_prep(x) if self.conv is not None else (None,) * 4
         if self.variant == "modulated":
             s = self.affine(w)                                                        # [N, I]
-            d = (s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt() * SQRT2  # [N, O]
-            if x.shape[0] == 1:  # O*I*9 multiplies on the weights instead of two passes over x
+            d = (s.square() @ weight_sq_t + 1e-8).rsqrt() * SQRT2                      # [N, O]
+            if x.shape[0] == 1 and fir_up:  # the style and demodulation scale the transposed weight in place
+                x = fir_up_conv3x3_t(x, w_t * (s[0, :, None] * d[0, None, :])[:, :, None, None], fir, b)
+            elif x.shape[0] == 1:  # O*I*9 multiplies on the weights instead of two passes over x
                 x = conv(x, weight * (d[0, :, None] * s[0, None, :])[:, :, None, None], b)
             else:
                 x = torch.addcmul(b[None, :, None, None], conv(x * s[:, :, None, None], weight, None), d[:, :, None, None])
@@ -268,6 +280,22 @@ class SynthesisLayer(nn.Module):
             a = ys * (var + 1e-8).rsqrt()
             x = torch.addcmul((yb - a * mu)[:, :, None, None], x, a[:, :, None, None])
         return x
+
+    def _weight_prep(self, like: torch.Tensor) -> tuple:
+        """forward_fast's weight-only tensors, (weight [O, I, 3, 3] with its gain, sum of squares [I, O] for
+        demodulation, fir mode's transposed weight and filter), recomputed only when the weight changes:
+        its version counter moves with every in-place update (optimiser steps, load_state_dict) and its
+        storage with .to(); at batch 1 they were a tenth of a render. Weights made under inference_mode
+        (the app's model cache) have no version counter: they change only by replacing the model."""
+        p = self.conv.weight
+        key = (None if p.is_inference() else p._version, p.data_ptr(), p.dtype, p.device, like.dtype)
+        if self._prepared_for != key:
+            weight = (p * self.conv.scale).to(like.dtype)
+            w_t = transposed_weight(weight) if self.up and self.upsample == "fir" else None
+            fir = _fir_kernel(weight.shape[0], weight) if w_t is not None else None
+            self._prepared = (weight, weight.square().sum(dim=(2, 3)).t().contiguous(), w_t, fir)
+            self._prepared_for = key
+        return self._prepared
 
 
 class ToRGB(nn.Module):

@@ -79,6 +79,22 @@ def test_z_space_families(services, model):
     assert np.array_equal(base, same) and not np.array_equal(base, moved)
 
 
+def test_every_slot_applies_including_the_folded_ones(services):
+    """All SLOTS directions act, the ones in the closed "More directions" accordion too: the last slot alone
+    moves the image, and adding it to the others changes their sum."""
+    et.find(services, TINY_STYLEGAN_NAME, "SeFa (closed form)", et.SLOTS, _all(services, TINY_STYLEGAN_NAME), None,
+            [], "", "", "")
+    span = _all(services, TINY_STYLEGAN_NAME)
+    base, _, _ = et.render(services, TINY_STYLEGAN_NAME, 4, 1.0, *_slots())
+    last = [(NONE, 0.0, None)] * (et.SLOTS - 1) + [(f"sefa #{et.SLOTS - 1}", 3.0, span)]
+    _, moved, _ = et.render(services, TINY_STYLEGAN_NAME, 4, 1.0, *_slots(*last))
+    assert et.SLOTS > et.SHOWN and not np.array_equal(base, moved)
+    some = [(f"sefa #{i}", 1.0, span) for i in range(et.SLOTS - 1)]
+    _, without, _ = et.render(services, TINY_STYLEGAN_NAME, 4, 1.0, *_slots(*some))
+    _, with_last, _ = et.render(services, TINY_STYLEGAN_NAME, 4, 1.0, *_slots(*some, (f"sefa #{et.SLOTS - 1}", 1.0, span)))
+    assert not np.array_equal(without, with_last)
+
+
 def test_layer_range_reruns_only_from_the_first_edited_layer(services):
     et.find(services, TINY_STYLEGAN_NAME, "SeFa (closed form)", 2, _all(services, TINY_STYLEGAN_NAME), None, [],
             "", "", "")

@@ -17,12 +17,13 @@ from ..weights import ModelEntry
 from . import recipe_ui
 from .services import Services
 
-SLOTS = 4        # directions applied at once
+SLOTS = 8        # directions applied at once
+SHOWN = 4        # slots open at first; the rest sit in a closed accordion
 NONE = "(none)"
 METHODS = {"SeFa (closed form)": "sefa", "PCA of w (GANSpace)": "pca", "Supervised attribute": "supervised",
            "Difference of means": "means"}
 INTRO = ("Find **directions** in this model's latent space (*w* behind a mapping network, *z* otherwise), then "
-         "move the image along up to four at once. Strengths are in standard deviations of the model's own "
+         "move the image along up to eight at once. Strengths are in standard deviations of the model's own "
          "latents; a layer range applies a direction to some style inputs only (coarse = layout, fine = colour). "
          "Directions are saved beside the model and listed when it is opened again.")
 
@@ -243,13 +244,20 @@ def create_edit_tab(services: Services) -> dict:
                               elem_id="ed-edited")
         info = gr.Markdown(elem_id="ed-info")
         slots = []  # dropdowns take any value: a direction saved after page load; the handler checks names
-        for i in range(SLOTS):
+
+        def slot_row(i: int) -> list:
             with gr.Row():
-                slots += [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}",
-                                      allow_custom_value=True),
-                          gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
-                                    label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
-                          gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}", allow_custom_value=True)]
+                return [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}",
+                                    allow_custom_value=True),
+                        gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
+                                  label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
+                        gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}", allow_custom_value=True)]
+
+        for i in range(SHOWN):
+            slots += slot_row(i)
+        with gr.Accordion(f"More directions ({SHOWN + 1}–{SLOTS})", open=False):
+            for i in range(SHOWN, SLOTS):
+                slots += slot_row(i)
         rec = recipe_ui.recipe_row("ed")
         with gr.Accordion("Find directions", open=True):
             gr.Markdown("**SeFa**: eigenvectors of the style weights of the chosen layers (eigenvalue). **PCA**: "

@@ -8,6 +8,7 @@ wall-clock budget on the same data and resolution, with the quality metric recor
     python bench/projected_convergence.py --minutes 20              # the full run: ~70 min, a quiet machine
     python bench/projected_convergence.py --minutes 2.5 --eval-sec 50 # a quick check of the script
     python bench/projected_convergence.py --cost                    # what F costs at 64 / 128 / 224 px
+    python bench/projected_convergence.py --merge a/projected_convergence.json b/projected_convergence.json
 
 Metric: KID (x 1e3, lower is better) from explorer.metrics, on two feature networks: `lite0`
 (ImageNet EfficientNet-Lite0, which flatters projected models: their D was trained on ImageNet
@@ -155,14 +156,15 @@ def first_time_below(curve: list[dict], key: str, target: float) -> float | None
 
 def summarise(arms: dict) -> dict:
     """For each metric: each arm's final value, and when (train seconds) each arm first reached
-    the best value StyleGAN2 reached in the whole budget."""
+    the best value StyleGAN2 reached in the whole budget (after its first step: the untrained
+    generator's score is no achievement)."""
     keys = sorted({k for a in arms.values() for p in a["curve"] for k in p if k.startswith("kid_")})
     out = {}
     for key in keys:
         final = {n: a["curve"][-1].get(key) for n, a in arms.items()}
         row = {"final": final}
         if "stylegan2" in arms:
-            best_c = min(p[key] for p in arms["stylegan2"]["curve"] if key in p)
+            best_c = min(p[key] for p in arms["stylegan2"]["curve"] if key in p and p["steps"] > 0)
             row["stylegan2_best"] = best_c
             row["sec_to_reach_stylegan2_best"] = {n: first_time_below(a["curve"], key, best_c) for n, a in arms.items()}
             row["projected_beats_stylegan2_at_budget"] = (final.get("projected") is not None
@@ -214,7 +216,15 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", help="folder for the JSON and each arm's final sample grid")
     p.add_argument("--cost", action="store_true", help="only measure the feature network's cost")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="no training: merge the outputs of runs made one arm each (e.g. in parallel) and summarise")
     args = p.parse_args()
+    if args.merge:
+        runs = [json.loads(Path(f).read_text()) for f in args.merge]
+        arms = {name: arm for r in runs for name, arm in r["arms"].items()}
+        print(json.dumps({**{k: v for k, v in runs[0].items() if k not in ("arms", "summary")},
+                          "merged_from": args.merge, "arms": arms, "summary": summarise(arms)}, indent=1))
+        return
     torch.set_num_threads(args.threads)
     env = {"machine": platform.machine(), "cpus": os.cpu_count(), "torch": torch.__version__, "threads": args.threads}
     if args.cost:

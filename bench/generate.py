@@ -45,11 +45,12 @@ MODELS = {
     # The GAN Zoo names no small config; its PGAN GNet at depths 128,128,128,64,32 (4x4 up) and z 128
     # is the one that takes ~12 ms per image here (bench/compare_progan_zoo.py). Our fmap rule matches it.
     "progan-64-rgb-zoo-small": ("progan", dict(res=64, z_dim=128, fmap_base=1024, fmap_max=128, fmap_min=32)),
-    "stylegan2-64-rgb-default": ("stylegan", dict(res=64, variant="modulated")),  # StyleGANConfig defaults
+    # StyleGAN2 rows upsample as the stylegan2 recipe trains (upsample="fir"); "bilinear" is older checkpoints'.
+    "stylegan2-64-rgb-default": ("stylegan", dict(res=64, variant="modulated", upsample="fir")),  # CPU-sized widths
     "stylegan-64-rgb-default": ("stylegan", dict(res=64, variant="adain")),
     # NVIDIA's StyleGAN2-ADA Generator at ~2 M params, 2 GFLOP/img: 128 channels at every resolution,
     # z = w = 256, 4 mapping layers (bench/compare_stylegan2_nvidia.py times the two side by side).
-    "stylegan2-64-rgb-nvidia-small": ("stylegan", dict(res=64, variant="modulated", **STYLEGAN_SMALL)),
+    "stylegan2-64-rgb-nvidia-small": ("stylegan", dict(res=64, variant="modulated", upsample="fir", **STYLEGAN_SMALL)),
     "stylegan-64-rgb-nvidia-small": ("stylegan", dict(res=64, variant="adain", **STYLEGAN_SMALL)),
 }
 FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
@@ -61,7 +62,7 @@ REFERENCES = {
     "stylegan2-64-rgb-nvidia-small": {"impl": "NVIDIA StyleGAN2-ADA Generator", "batch1_ms": 26.0,
                                       "batch16_img_per_s": 31.0},
 }
-# Issue 4's speed targets: 1.5x NVIDIA's generator (side by side: compare_stylegan2_nvidia.py), so
+# The StyleGAN speed targets: 1.5x NVIDIA's generator (side by side: compare_stylegan2_nvidia.py), so
 # under 15 ms and over 47 img/s on a quiet 2-thread machine; a fine-layer change 3x a full render.
 STYLEGAN_TARGETS = {"batch1_ms_max_quiet_2_threads": 15.0, "batch16_img_per_s_min_quiet_2_threads": 47.0,
                     "last_two_layers_speedup_min": 3.0}

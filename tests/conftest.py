@@ -21,6 +21,8 @@ untrained DCGAN written to disk in a few milliseconds; nothing is trained or dow
 - `app_faces_dirs`     session: AppDirs whose runs/ holds "stylegan2-faces", a 64 px StyleGAN2 really
                        trained on the procedural faces for 1 kimg (about 15-25 s on one CPU thread).
 - `app_faces_server`   session: the launched app over `app_faces_dirs`.
+- `require_chromium()` helper for the browser test modules: skip them (with the install command) when
+                       Debian's Chromium is absent, but fail them when the CI environment variable is set.
 
 The session fixtures are shared by every test: tests that add files must use their own
 folders (tmp_path), never these.
@@ -151,6 +153,21 @@ def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modul
                 rgb.conv.weight.mul_(2.0)
     train = dict(TINY_STYLEGAN_TRAIN, recipe="stylegan2" if variant == "modulated" else "stylegan")
     return save_generator(stem, G, "stylegan", config, train)
+
+
+CHROMIUM = Path("/usr/bin/chromium")   # Debian's; Playwright drives it and never downloads a browser
+CHROMIUM_INSTALL = "apt-get install -y --no-install-recommends chromium fonts-liberation"
+
+
+def require_chromium(chromium: Path = CHROMIUM) -> None:
+    """Call at the top of a browser test module: without `chromium` the module is skipped on a
+    developer's machine, but fails where the CI variable is set (CI must run these tests)."""
+    if chromium.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{chromium} is absent and CI is set: the browser tests must run in CI. "
+                    f"Install it with `{CHROMIUM_INSTALL}`.", pytrace=False)
+    pytest.skip(f"{chromium} is absent; install it with `{CHROMIUM_INSTALL}`", allow_module_level=True)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The Generate tab in a real browser: Debian's Chromium driven by PyPI playwright
 (GRADIO.md, "Testing in three layers"). Never `playwright install`: it downloads a browser.
-CI: apt-get install -y --no-install-recommends chromium fonts-liberation.
+CI: apt-get install -y --no-install-recommends chromium fonts-liberation (`.ci/run` does), with CI set:
+there a missing Chromium fails these tests instead of skipping them.
 
 UPDATE_SCREENSHOTS=1 also writes assets/screenshot-generate.png for the README, taken from the
 repo's own weights/ and runs/ when they hold a model (a trained run looks better than the
@@ -11,16 +12,12 @@ from __future__ import annotations
 import io
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is absent; install it with "
-                "`apt-get install -y --no-install-recommends chromium fonts-liberation`",
-                allow_module_level=True)
+require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
 from conftest import REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN1_NAME, AppDirs, launch_app  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -1,0 +1,256 @@
+"""Every tab in a real browser (Debian's Chromium driven by PyPI playwright), one app over tiny
+models of each family: each tab opens; a direction found in the Edit tab is applied by dragging its
+strength slider with the mouse, and the Interpolate tab's frame slider is dragged, each showing the
+handler's own picture for the slider's final value; a PNG saved by "Save image + recipe" loads back
+into the same image; a tiny training run starts, its live grid updates, and Stop stops it.
+
+UPDATE_SCREENSHOTS=1 also writes assets/screenshot-edit.png and assets/screenshot-interpolate.png
+for the README (from the tiny test models: they are what these tests drive)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from conftest import require_chromium
+
+require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
+
+import torch  # noqa: E402
+from conftest import (REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_app,  # noqa: E402
+                      make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
+from PIL import Image  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+from test_browser import UPDATE_SCREENSHOTS, browser, page, picture, wait_for_grid, wait_for_picture  # noqa: E402,F401
+
+from explorer.edit.directions import MAX_STRENGTH  # noqa: E402
+from explorer.ui import edit_tab, interp_tab  # noqa: E402
+from explorer.ui.edit_tab import NONE, SLOTS  # noqa: E402
+from explorer.ui.services import Services  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+DIRECTION = "browser-means"   # found in the Edit tab by difference of means, seeds 0-7 -> 8-15
+TRAIN_TIMEOUT_MS = 60_000     # a job process starting (torch import) on a loaded machine
+
+
+@pytest.fixture(scope="module")
+def tabs_app(tmp_path_factory):
+    """The app over its own folders: a DCGAN (first in the lists), a ProGAN and a StyleGAN2; live
+    sample grids every 0.5 s. Yields (LaunchedApp, Services over the same folders)."""
+    root = tmp_path_factory.mktemp("app-tabs")
+    dirs = AppDirs(root / "weights", root / "runs")
+    dirs.weights.mkdir()
+    dirs.runs.mkdir()
+    make_tiny_checkpoint(dirs.weights / TINY_NAME)
+    make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
+    make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
+    old = os.environ.get("GAN_EXPLORER_SAMPLE_SEC")
+    os.environ["GAN_EXPLORER_SAMPLE_SEC"] = "0.5"
+    try:
+        gen = launch_app(dirs)
+        app = next(gen)
+    finally:
+        os.environ.pop("GAN_EXPLORER_SAMPLE_SEC") if old is None else os.environ.update(GAN_EXPLORER_SAMPLE_SEC=old)
+    yield app, Services(dirs.weights, dirs.runs, torch.device("cpu"))
+    for run in dirs.runs.iterdir():  # a failed test's job: end it
+        try:
+            st = json.loads((run / "status.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if st.get("state") == "running" and st.get("pid"):
+            try:
+                os.kill(st["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    gen.close()
+
+
+def drag(page, elem_id: str, start: float, end: float, steps: int = 12) -> float:
+    """Drag the range input of slider `elem_id` with the mouse from `start` to `end` (fractions of
+    its width), one move event per step; returns the value the slider ends on."""
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + start * box["width"], y)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(box["x"] + (start + (end - start) * i / steps) * box["width"], y)
+    page.mouse.up()
+    return float(slider.input_value())
+
+
+def pick(page, elem_id: str, option: str) -> None:
+    """Choose `option` in the dropdown `elem_id` as a user does: open the list, click the option."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.locator(f"#{elem_id} input")).to_have_value(option)
+
+
+TABS = {"Generate": "#gen-grid", "ProGAN": "#pg-stage", "StyleGAN": "#sg-mix", "Edit": "#ed-find",
+        "Interpolate": "#ip-frame", "Train": "#tr-start", "Metrics": "#mt-button"}
+
+
+def test_every_tab_opens_with_its_controls(page, tabs_app):
+    app, _ = tabs_app
+    page.goto(app.url)
+    wait_for_grid(page)
+    for name, known in TABS.items():
+        page.get_by_role("tab", name=name).click()
+        expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
+        expect(page.locator(known)).to_be_visible()
+        for other, elem in TABS.items():  # the other tabs' controls are hidden
+            if other != name and other != "Generate":
+                expect(page.locator(elem)).to_be_hidden()
+    # The families' own tabs opened their models on page load.
+    page.get_by_role("tab", name="ProGAN").click()
+    expect(page.locator("#pg-info")).to_contain_text("Stage 3: 32×32 pixels")
+    page.get_by_role("tab", name="StyleGAN").click()
+    expect(page.locator("#sg-info")).to_contain_text("16×16 px")
+
+
+def _first(services) -> str:
+    """The model the Edit and Interpolate tabs open on page load: the first in the list."""
+    return services.models()[0].name
+
+
+def _edit_slots(services, strength: float) -> list:
+    span = edit_tab.open_model(services, _first(services))[2]["value"]
+    slots = [DIRECTION, strength, span]
+    for _ in range(SLOTS - 1):
+        slots += [NONE, 0.0, span]
+    return slots
+
+
+def test_edit_drag_a_direction_and_load_its_recipe(page, tabs_app, tmp_path):
+    app, services = tabs_app
+    model = _first(services)
+
+    def expected(strength: float) -> np.ndarray:
+        return edit_tab.render(services, model, 0, 1.0, *_edit_slots(services, strength))[1]
+
+    edited = "#ed-edited img"
+    page.goto(app.url)
+    page.get_by_role("tab", name="Edit").click()
+    src0 = wait_for_grid(page, None, edited)  # the page load opens the first model, no edit applied
+    expect(page.locator("#ed-model input")).to_have_value(model)
+
+    # Find a direction through the UI: difference of means from seeds 0-7 to 8-15, saved beside the model.
+    page.locator("#ed-method").get_by_text("Difference of means").click()
+    page.locator("#ed-name input, #ed-name textarea").fill(DIRECTION)
+    page.locator("#ed-find").click()
+    expect(page.locator("#ed-found")).to_contain_text(DIRECTION)
+    assert (app.dirs.weights / f"{model}.directions").is_dir()
+
+    pick(page, "ed-dir0", DIRECTION)
+    # Drag the strength from the middle (0) to three quarters of the track: the last render shows the final value.
+    strength = drag(page, "ed-strength0", 0.5, 0.75)
+    assert 0 < strength < MAX_STRENGTH
+    src1 = wait_for_picture(page, expected(strength), src0, edited)
+    assert not np.array_equal(picture(page, src1), picture(page, src0))
+    expect(page.locator("#ed-info")).to_contain_text("1 direction applied")
+
+    # Save image + recipe, then load the PNG on a fresh page: the same slider value and the same picture.
+    page.locator("#ed-recipe-save").click()
+    link = page.locator("#ed-recipe-files a[href*='.png']").first
+    expect(link).to_be_attached()
+    resp = page.request.get(link.get_attribute("href"))
+    assert resp.ok
+    png = tmp_path / "edit-recipe.png"
+    png.write_bytes(resp.body())
+    with Image.open(png) as im:
+        saved = np.asarray(im.convert("RGB"))
+    np.testing.assert_array_equal(saved, picture(page, src1))
+
+    page.reload()
+    page.get_by_role("tab", name="Edit").click()
+    src2 = wait_for_grid(page, None, edited)
+    np.testing.assert_array_equal(picture(page, src2), expected(0.0))
+    with page.expect_file_chooser() as chooser:  # the Load recipe button opens the file dialog
+        page.locator("#ed-recipe-load").click()
+    chooser.value.set_files(str(png))
+    expect(page.locator("#ed-recipe-message")).to_contain_text(f"Loaded the recipe for {model}")
+    wait_for_picture(page, saved, src2, edited)
+    expect(page.locator("#ed-strength0 input[type=range]")).to_have_value(f"{strength:g}")
+    expect(page.locator("#ed-dir0 input")).to_have_value(DIRECTION)
+    if UPDATE_SCREENSHOTS:
+        _screenshot(page, "screenshot-edit.png")
+
+
+def test_interpolate_drag_the_frame_slider(page, tabs_app):
+    app, services = tabs_app
+    model = _first(services)
+
+    def expected(frame: int) -> np.ndarray:
+        return interp_tab.preview(services, model, "Keyframes", "0, 1, 2", "w", "spherical", 48, 1.0, NONE, 0.0,
+                                  frame)[0]
+
+    shown = "#ip-picture img"
+    page.goto(app.url)
+    page.get_by_role("tab", name="Interpolate").click()
+    src0 = wait_for_picture(page, expected(0), None, shown)
+    expect(page.locator("#ip-info")).to_contain_text("Frame 1 of 48")
+
+    frame = drag(page, "ip-frame", 0.02, 0.6)
+    assert frame == int(frame) and 10 <= frame <= 40, frame
+    src1 = wait_for_picture(page, expected(int(frame)), src0, shown)
+    expect(page.locator("#ip-info")).to_contain_text(f"Frame {int(frame) + 1} of 48")
+    assert not np.array_equal(picture(page, src1), picture(page, src0))
+    if UPDATE_SCREENSHOTS:
+        _screenshot(page, "screenshot-interpolate.png")
+
+
+def test_train_start_watch_the_grid_and_stop(page, tabs_app):
+    app, _ = tabs_app
+    page.goto(app.url)
+    page.get_by_role("tab", name="Train").click()
+    # A tiny DCGAN on MNIST at 16 px, a tick every 0.5 kimg, long enough to be stopped.
+    expect(page.locator("#tr-recipe input")).to_have_value("dcgan")
+    page.locator("#tr-data").get_by_text("mnist", exact=True).click()
+    for elem, value in (("tr-res", "16"), ("tr-kimg", "500"), ("tr-batch", "16")):
+        page.locator(f"#{elem} input").fill(value)
+    page.locator("#tr-device").get_by_text("cpu", exact=True).click()
+    page.locator("#tr-name input, #tr-name textarea").fill("browser")
+    page.get_by_text("Advanced: the recipe's own options").click()
+    page.locator("#tr-arch textarea, #tr-arch input").fill("ngf=8, ndf=8, z_dim=16")
+    for opt, value in (("tick_kimg", "0.5"), ("snapshot_ticks", "2"), ("sample_ticks", "100"),
+                       ("num_samples", "16")):
+        page.locator(f"#tr-opt-{opt} input, #tr-opt-{opt} textarea").fill(value)
+    page.locator("#tr-start").click()
+    expect(page.locator("#tr-notice")).to_contain_text("Started browser")
+    expect(page.locator("#tr-run input")).to_have_value("browser")
+
+    status = page.locator("#tr-status")
+    expect(status).to_contain_text("browser: running", timeout=TRAIN_TIMEOUT_MS)
+    src0 = page.wait_for_function(
+        "s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0 ? i.src : false; }",
+        arg="#tr-grid img", timeout=TRAIN_TIMEOUT_MS).json_value()
+    expect(page.locator("#tr-grid-info")).to_contain_text("kimg")
+    first = picture(page, src0)
+    assert first.shape[0] == first.shape[1] and first.shape[0] >= 4 * 16  # 16 samples, 4x4 of 16 px
+    # The grid updates while it trains (a new grid every 0.5 s): new pixels, not only a new URL.
+    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
+    src1 = wait_for_grid(page, src0, "#tr-grid img")
+    while np.array_equal(picture(page, src1), first):
+        assert time.monotonic() < deadline, "the live grid never showed new samples"
+        src1 = wait_for_grid(page, src1, "#tr-grid img")
+    expect(page.locator("#tr-progress")).to_contain_text("/ 500 kimg")
+
+    page.locator("#tr-stop").click()
+    expect(page.locator("#tr-notice")).to_contain_text("Stopping browser")
+    expect(status).to_contain_text("browser: stopped", timeout=TRAIN_TIMEOUT_MS)
+    assert json.loads((app.dirs.runs / "browser" / "status.json").read_text())["state"] == "stopped"
+
+
+def _screenshot(page, name: str) -> None:
+    out = REPO / "assets" / name
+    out.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(out), full_page=True)
+    with Image.open(out) as im:
+        assert im.width == 1280 and im.height >= 600

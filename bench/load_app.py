@@ -345,6 +345,7 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
         app.start()
         launch_s = time.monotonic() - t_launch
         result: dict = {}
+        admin = None
         try:
             admin = Client(app.url, verbose=False, download_files=str(work / "admin"))
             job: dict = {"started": False}
@@ -406,7 +407,11 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
                                    "edit_find_s": round(edit_s, 1), "app": settings}}
         finally:
             end_job(runs)
+            if admin is not None:  # its heartbeat stream is an open request the server would wait for on shutdown
+                admin.close()
+            t_exit = time.monotonic()
             result["app_exit"] = app.stop()
+            result["app_exit_s"] = round(time.monotonic() - t_exit, 1)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)

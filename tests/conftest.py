@@ -298,6 +298,35 @@ def launch_app(dirs: AppDirs):
         demo.close()
 
 
+def launch_training_app(dirs: AppDirs, sample_sec: str = "0.5"):
+    """launch_app for tests that train from the Train tab: jobs it starts refresh their live grid every
+    `sample_sec` seconds, and a job a failed test left running is killed when the app goes."""
+    import json
+    import signal
+
+    old = os.environ.get("GAN_EXPLORER_SAMPLE_SEC")
+    os.environ["GAN_EXPLORER_SAMPLE_SEC"] = sample_sec
+    try:
+        gen = launch_app(dirs)
+        app = next(gen)
+    finally:
+        os.environ.pop("GAN_EXPLORER_SAMPLE_SEC") if old is None else os.environ.update(GAN_EXPLORER_SAMPLE_SEC=old)
+    try:
+        yield app
+    finally:
+        for run in dirs.runs.iterdir():
+            try:
+                st = json.loads((run / "status.json").read_text())
+            except (OSError, ValueError):
+                continue
+            if st.get("state") == "running" and st.get("pid"):
+                try:
+                    os.kill(st["pid"], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        gen.close()
+
+
 @pytest.fixture(scope="session")
 def app_tiny_server(app_tiny_dirs):
     yield from launch_app(app_tiny_dirs)

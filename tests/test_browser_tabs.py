@@ -10,8 +10,6 @@ for the README (from the tiny test models: they are what these tests drive)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 
 import numpy as np
@@ -21,7 +19,7 @@ from conftest import require_chromium
 require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
 import torch  # noqa: E402
-from conftest import (REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_app,  # noqa: E402
+from conftest import (REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_training_app,  # noqa: E402
                       make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
@@ -50,26 +48,9 @@ def tabs_app(tmp_path_factory):
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
     make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
-    old = os.environ.get("GAN_EXPLORER_SAMPLE_SEC")
-    os.environ["GAN_EXPLORER_SAMPLE_SEC"] = "0.5"
-    try:
-        gen = launch_app(dirs)
-        app = next(gen)
-    finally:
-        os.environ.pop("GAN_EXPLORER_SAMPLE_SEC") if old is None else os.environ.update(GAN_EXPLORER_SAMPLE_SEC=old)
-    yield app, Services(dirs.weights, dirs.runs, torch.device("cpu"))
-    for run in dirs.runs.iterdir():  # a failed test's job: end it
-        try:
-            st = json.loads((run / "status.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if st.get("state") == "running" and st.get("pid"):
-            try:
-                os.kill(st["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    gen.close()
-
+    app_gen = launch_training_app(dirs)
+    yield next(app_gen), Services(dirs.weights, dirs.runs, torch.device("cpu"))
+    app_gen.close()
 
 def drag(page, elem_id: str, start: float, end: float, steps: int = 12) -> float:
     """Drag the range input of slider `elem_id` with the mouse from `start` to `end` (fractions of

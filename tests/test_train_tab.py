@@ -11,7 +11,7 @@ import statistics
 import time
 
 import pytest
-from conftest import TINY_NAME, AppDirs, launch_app, make_tiny_checkpoint
+from conftest import TINY_NAME, AppDirs, launch_training_app, make_tiny_checkpoint
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from test_jobs import bad_uploads, wait_for
@@ -31,22 +31,10 @@ def train_app(tmp_path_factory):
     dirs.weights.mkdir()
     dirs.runs.mkdir()
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
-    old = os.environ.get("GAN_EXPLORER_SAMPLE_SEC")
-    os.environ["GAN_EXPLORER_SAMPLE_SEC"] = "0.5"
-    try:
-        gen = launch_app(dirs)
-        app = next(gen)
-    finally:
-        os.environ.pop("GAN_EXPLORER_SAMPLE_SEC") if old is None else os.environ.update(GAN_EXPLORER_SAMPLE_SEC=old)
+    app_gen = launch_training_app(dirs)
+    app = next(app_gen)
     yield app, Client(app.url, verbose=False)
-    for name in os.listdir(dirs.runs):
-        st = _status_file(dirs.runs / name)
-        if st.get("state") == "running" and st.get("pid"):  # a failed test's job: end it
-            try:
-                os.kill(st["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    gen.close()
+    app_gen.close()
 
 
 def _status_file(run_dir) -> dict:

@@ -15,8 +15,9 @@ import math
 import torch
 
 from . import safe_pickle
-from .errors import unsupported, unreadable
+from .errors import unsupported
 from .safe_pickle import Persistent
+from .tensors import TensorSource
 
 FILTER = torch.tensor([1.0, 3.0, 3.0, 1.0])
 
@@ -119,13 +120,8 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
 
     # Our state dict, layer by layer (our layer 0 is b4.conv1; then conv0, conv1 per block; toRGBs per block).
     sd: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
-
-    def take(k: str) -> torch.Tensor:
-        if k not in t:
-            raise unreadable(f"G_ema has no {k}; the pickle is incomplete.")
-        used.add(k)
-        return t[k].float()
+    src = TensorSource(t, "G_ema")
+    take = src.take
 
     for i, k in enumerate(fcs):
         sd[f"mapping_net.fcs.{i}.weight"] = take(k)
@@ -154,11 +150,8 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
         sd[f"to_rgb.{j}.affine.weight"] = take(f"{name}.affine.weight")
         sd[f"to_rgb.{j}.affine.bias"] = take(f"{name}.affine.bias")
         sd[f"to_rgb.{j}.bias"] = take(f"{name}.bias")
-    left = sorted(k for k in t if k not in used and not k.endswith("resample_filter")
-                  and not k.startswith("mapping.embed"))
-    if left:
-        raise unsupported(f"G_ema has tensors our StyleGAN2 has no place for: {left[:4]}; this is a variant we "
-                          "do not support yet.")
+    src.refuse_leftovers("StyleGAN2", lambda k: k.endswith("resample_filter") or k.startswith("mapping.embed"),
+                         "; this is a variant we do not support yet.")
     notes = {"conv_clamp": config["conv_clamp"], "noise_strength": "scalar per layer, copied to every channel"}
     return config, sd, notes
 

@@ -16,6 +16,7 @@ import torch
 
 from .errors import unreadable, unsupported
 from .nvidia import FILTER, fit_widths
+from .tensors import TensorSource
 
 W_AVG_SAMPLES = 10_000
 
@@ -55,13 +56,8 @@ def convert(ckpt: dict) -> tuple[dict, dict[str, torch.Tensor], dict]:
               "w_dim": style_dim, "mapping_layers": len(mlp), "mapping_lr_mul": lr_mul, **fit_widths(widths)}
 
     sd: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
-
-    def take(k: str) -> torch.Tensor:
-        if k not in t:
-            raise unreadable(f"'g_ema' has no {k}; the checkpoint is incomplete.")
-        used.add(k)
-        return t[k].float()
+    src = TensorSource(t, "'g_ema'")
+    take = src.take
 
     for i in mlp:
         sd[f"mapping_net.fcs.{i - 1}.weight"] = take(f"style.{i}.weight")
@@ -80,10 +76,7 @@ def convert(ckpt: dict) -> tuple[dict, dict[str, torch.Tensor], dict]:
         sd[f"to_rgb.{j}.affine.weight"] = take(f"{name}.conv.modulation.weight")
         sd[f"to_rgb.{j}.affine.bias"] = take(f"{name}.conv.modulation.bias")
         sd[f"to_rgb.{j}.bias"] = take(f"{name}.bias").flatten()
-    left = sorted(k for k in t if k not in used and not k.endswith(".kernel"))
-    if left:
-        raise unsupported(f"'g_ema' has tensors our StyleGAN2 has no place for: {left[:4]}; this is a variant we "
-                          "do not support yet.")
+    src.refuse_leftovers("StyleGAN2", lambda k: k.endswith(".kernel"), "; this is a variant we do not support yet.")
     latent_avg = ckpt.get("latent_avg")
     if isinstance(latent_avg, torch.Tensor) and latent_avg.numel() == style_dim:
         sd["w_avg"] = latent_avg.float().reshape(style_dim)

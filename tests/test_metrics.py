@@ -178,6 +178,24 @@ def test_cli_appends_rows_to_the_card_and_caches_real_features(tmp_path, capsys)
     assert [r["metric"] for r in evaluate.history(path)][-1] == "kid" and len(evaluate.history(path)) == 9
 
 
+def test_reference_compares_two_disjoint_halves_of_the_real_data(tmp_path, capsys):
+    path = make_tiny_checkpoint(tmp_path / "g")
+    assert main(["--model", str(path), "--metric", "kid,pr", "--n", "150", "--net", "domain", "--reference"]) == 0
+    assert "one half against the other" in capsys.readouterr().out
+    card = json.loads(path.read_text())
+    ref = {r["metric"]: r for r in card["reference"]}
+    assert set(ref) == {"kid", "precision", "recall"} and "reference" not in {r.get("against") for r in card["metrics"]}
+    assert all(r["n_real"] == r["n_fake"] == 150 and r["net"] == "domain:faces" for r in ref.values())
+    # Two halves of one distribution: KID near zero, far below the untrained model's; precision and
+    # recall high.
+    model = {r["metric"]: r["value"] for r in card["metrics"]}
+    assert abs(ref["kid"]["value"]) < 0.2 * model["kid"]
+    assert ref["precision"]["value"] > 0.6 and ref["recall"]["value"] > 0.6
+    # The halves are disjoint: 300 real images cached, split even/odd.
+    feats = np.load(next((tmp_path / "cache" / "metrics").glob("faces-16px-3ch-domain-faces-*-n300.npy")))
+    assert len(feats) == 300 and len({f.tobytes() for f in feats}) == 300
+
+
 def test_cli_refusal_is_a_sentence_and_exit_code_2(tmp_path, capsys):
     path = make_tiny_checkpoint(tmp_path / "g")
     assert main(["--model", str(path), "--metric", "fid", "--n", "50", "--net", "domain"]) == 2

@@ -3,6 +3,7 @@
     python -m explorer.metrics --model dcgan-mnist --metric fid,kid,pr,ppl,sep --n 5000
     python -m explorer.metrics --model runs/stylegan2-faces --all-snapshots --metric kid --n 1000
     python -m explorer.metrics --model stylegan2-faces --metric fid --inception ~/inception-2015-12-05.pt
+    python -m explorer.metrics --model dcgan-mnist --metric fid,kid,pr --n 2500 --reference
 
 --model is a name from the app's model list (shipped "NAME" or "run: RUN"), a checkpoint .json,
 or a run directory (its newest snapshot; every snapshot with --all-snapshots, for a curve over kimg).
@@ -18,7 +19,7 @@ import torch
 
 from ..attributes import ClassifierError
 from ..device import set_threads
-from .evaluate import METRICS, Job, MetricError, append_to_card, run
+from .evaluate import METRICS, Job, MetricError, append_to_card, reference_for, run
 from .features import FeatureNetError
 from .maths import SampleCountError
 
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-snapshots", action="store_true", help="every snapshot of a run, oldest first")
     p.add_argument("--seed", type=int, default=0, help="latent and noise seed")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
+    p.add_argument("--reference", action="store_true",
+                   help="also measure two disjoint halves of the real data against each other, n each (the "
+                        "floor a perfect model would reach at this n); stored in the card's \"reference\"")
     p.add_argument("--no-save", action="store_true", help="print only; leave the model's card as it is")
     a = p.parse_args(argv)
     set_threads(a.threads)
@@ -84,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(rows))
             if not a.no_save:
                 append_to_card(path, rows)
+            if a.reference:
+                ref = reference_for(job)
+                print("real data, one half against the other:")
+                print(format_table(ref))
+                if not a.no_save:
+                    append_to_card(path, ref, key="reference")
     except (MetricError, FeatureNetError, SampleCountError, ClassifierError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

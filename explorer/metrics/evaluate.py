@@ -104,7 +104,9 @@ def fake_features(G, meta: dict, net: FeatureNet, n: int, **kw) -> np.ndarray:
 # ---------------------------------------------------------------- real data, cached
 
 def _data_key(spec: str) -> str:
-    if spec in ("mnist", "faces"):
+    from ..train.data import BUILTIN
+
+    if spec in BUILTIN:
         return spec
     p = Path(spec)
     if not p.exists():
@@ -283,13 +285,65 @@ def run(job: Job, progress: Progress | None = None, G=None) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- the real-data floor
+
+def reference(data: str, res: int, channels: int, metrics: tuple[str, ...], n: int, nets: list[FeatureNet],
+              progress: Progress | None = None) -> list[dict]:
+    """The same metrics between two disjoint halves of the real data, n images each (fewer when the
+    data set has fewer than 2n): the value a perfect generator would get at this sample count, so a
+    model's number reads against it. The halves interleave the data's order (even and odd images)."""
+    rows = []
+    for net in nets:
+        t0 = time.perf_counter()
+        feats = real_features(data, res, channels, net, 2 * n, progress)
+        a, b = feats[0::2], feats[1::2]
+        m = min(len(a), len(b))
+        a, b = a[:m], b[:m]
+        base = {"net": net.name, "n_real": m, "n_fake": m, "against": "real half vs real half", "date": _now()}
+
+        def add(metric, value, **details):
+            nonlocal t0
+            rows.append({"metric": metric, "value": round(float(value), 6), **base,
+                         "seconds": round(time.perf_counter() - t0, 1), "details": details})
+            t0 = time.perf_counter()
+
+        if "fid" in metrics:
+            add("fid", maths.fid(a, b, net.name))
+        if "kid" in metrics:
+            mean, std = maths.kid(a, b)
+            add("kid", mean, std=round(std, 6))
+        if "pr" in metrics:
+            precision, recall = maths.precision_recall(a, b)
+            add("precision", precision, k=3)
+            add("recall", recall, k=3)
+    return rows
+
+
+def reference_for(job: Job, progress: Progress | None = None) -> list[dict]:
+    """reference() for the data, resolution and feature networks of the job's checkpoint."""
+    from ..weights import CheckpointError, load_generator
+
+    try:
+        G, meta = load_generator(job.checkpoint)
+    except CheckpointError as e:
+        raise MetricError(str(e)) from None
+    data = meta.get("train", {}).get("data")
+    if not data:
+        raise MetricError(f"{job.checkpoint} does not say which data it was trained on (train.data).")
+    wanted = tuple(m for m in job.metrics if m in ("fid", "kid", "pr"))
+    nets = [load_feature_net(name, dataset=data, inception_path=job.inception_path, classifier_dir=job.classifier_dir)
+            for name in (job.nets or default_nets(meta, job.inception_path))]
+    return reference(data, G.img_resolution, G.img_channels, wanted, job.n, nets, progress)
+
+
 # ---------------------------------------------------------------- the card
 
-def append_to_card(checkpoint: str | os.PathLike, rows: list[dict]) -> None:
-    """Add rows to the card's "metrics" list, written atomically; every other field is kept as read."""
+def append_to_card(checkpoint: str | os.PathLike, rows: list[dict], key: str = "metrics") -> None:
+    """Add rows to the card's "metrics" list (or "reference", the real-data floor), written
+    atomically; every other field is kept as read."""
     path = Path(checkpoint).with_suffix(".json")
     meta = json.loads(path.read_text())
-    meta.setdefault("metrics", []).extend(rows)
+    meta.setdefault(key, []).extend(rows)
     atomic_write_bytes(path, json.dumps(meta, indent=2, sort_keys=True).encode())
 
 

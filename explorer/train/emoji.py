@@ -1,0 +1,107 @@
+"""Colour emoji rendered from Debian's Noto Color Emoji font (SIL Open Font License 1.1).
+
+The default subset is three kinds of picture a person recognises at 32 px: yellow smiley and cat
+faces, animals, and food with plants. Each is one codepoint (no skin-tone, gender or flag
+sequences), one centred object on white, in its own colours. People, hands, symbols, clocks,
+buildings and flags are left out: they are either one shape in many skin tones, grey line art,
+text-like, or wide scenes, which make a small set less coherent. Every image carries a one-hot
+category label (face, animal, food).
+
+Pillow draws the font's colour bitmaps (CBDT) only at their one strike size, 109 px, with
+embedded_color=True. A codepoint the font lacks draws nothing at all, so such glyphs are found by
+their empty alpha channel and left out (older font versions simply give fewer images). The same
+font file and Pillow version give the same pixels; nothing is cached on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+FONT_SIZE = 109      # the font's only bitmap strike; Pillow refuses other sizes for it
+MARGIN = 0.06        # white border on each side, as a fraction of the square's side
+INSTALL = "apt-get install fonts-noto-color-emoji"
+LICENCE = "Noto Color Emoji, SIL Open Font License 1.1, via Debian fonts-noto-color-emoji"
+
+# (first, last) codepoint ranges, inclusive, per category; the ones the font lacks are skipped.
+CATEGORIES: dict[str, tuple[tuple[int, int], ...]] = {
+    "face": ((0x1F600, 0x1F637),    # grinning ... face with medical mask
+             (0x1F638, 0x1F640),    # cat faces
+             (0x1F641, 0x1F644),    # frowning ... rolling eyes
+             (0x1F910, 0x1F917),    # zipper-mouth ... hugging (with the robot)
+             (0x1F920, 0x1F925),    # cowboy ... lying
+             (0x1F927, 0x1F92F),    # sneezing ... exploding head
+             (0x1F970, 0x1F976),    # smiling with hearts ... cold
+             (0x1F978, 0x1F97A)),   # disguised ... pleading
+    "animal": ((0x1F400, 0x1F43C),  # rat ... panda
+               (0x1F43F, 0x1F43F),  # chipmunk
+               (0x1F980, 0x1F9AE)), # crab ... guide dog
+    "food": ((0x1F330, 0x1F373),    # chestnut, plants, fruit, vegetables, dishes ... cooking
+             (0x1F375, 0x1F37C),    # teacup ... baby bottle (not the grey cutlery at 1F374, 1F37D)
+             (0x1F37E, 0x1F37F),    # champagne, popcorn
+             (0x1F950, 0x1F96F),    # croissant ... bagel
+             (0x1F9C0, 0x1F9CB)),   # cheese ... bubble tea
+}
+
+
+def emoji_codepoints() -> list[tuple[int, str]]:
+    """(codepoint, category) for the default subset, in a fixed order."""
+    return [(cp, cat) for cat, ranges in CATEGORIES.items() for lo, hi in ranges for cp in range(lo, hi + 1)]
+
+
+def open_font(path: str | Path | None = None) -> ImageFont.FreeTypeFont:
+    """The font at its bitmap size; DatasetError with the install command when it is missing (None: FONT_PATH)."""
+    from .data import DatasetError
+
+    path = Path(path or FONT_PATH)
+    if not path.is_file():
+        raise DatasetError(f"The emoji dataset is drawn from the Noto Color Emoji font, which is not installed "
+                           f"({path} is missing). Install it with: {INSTALL}")
+    try:
+        # A file object, not a path: given a path Pillow would fall back to a system font of the same name.
+        # BASIC layout: one codepoint, one glyph, whether or not libraqm is installed.
+        with open(path, "rb") as f:
+            return ImageFont.truetype(f, FONT_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    except OSError as e:
+        raise DatasetError(f"{path} cannot be read as the Noto Color Emoji font ({e}); reinstall it: "
+                           f"apt-get install --reinstall fonts-noto-color-emoji") from None
+
+
+def render_glyph(font: ImageFont.FreeTypeFont, cp: int) -> Image.Image | None:
+    """The glyph on white, cropped to its bounding box and centred in a square with a margin
+    (RGB, about 130 px); None when the font has no glyph for cp."""
+    left, top, right, bottom = font.getbbox(chr(cp))
+    canvas = Image.new("RGBA", (right + 8, bottom + 8), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((0, 0), chr(cp), font=font, embedded_color=True)
+    box = canvas.getchannel("A").getbbox()  # a missing glyph draws nothing: no box
+    if box is None:
+        return None
+    glyph = canvas.crop(box)
+    w, h = glyph.size
+    side = round(max(w, h) / (1 - 2 * MARGIN))
+    square = Image.new("RGBA", (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - w) // 2, (side - h) // 2))
+    return square.convert("RGB")
+
+
+def make_emoji(res: int, font_path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """uint8 [N, res, res, 3] images, float32 [N, 3] one-hot categories, the N codepoints drawn."""
+    font = open_font(font_path)
+    names = list(CATEGORIES)
+    images, labels, kept = [], [], []
+    for cp, cat in emoji_codepoints():
+        im = render_glyph(font, cp)
+        if im is None:
+            continue
+        images.append(np.asarray(im.resize((res, res), Image.LANCZOS), dtype=np.uint8))
+        labels.append(np.eye(len(names), dtype=np.float32)[names.index(cat)])
+        kept.append(cp)
+    if not images:
+        from .data import DatasetError
+
+        raise DatasetError(f"{font_path or FONT_PATH} drew none of the emoji; it is not the colour emoji font. "
+                           f"Reinstall it: apt-get install --reinstall fonts-noto-color-emoji")
+    return np.stack(images), np.stack(labels), kept

@@ -1,11 +1,13 @@
 """Every checkpoint shipped in weights/ opens and draws varied, in-range pictures."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
 from explorer.edit.latents import latents_for_seeds
+from explorer.models import ARCHITECTURES
 from explorer.weights import list_checkpoints, load_generator
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -21,10 +23,12 @@ def test_shipped_checkpoint_draws_varied_pictures(entry):
     assert Path(entry.path).with_suffix(".safetensors").stat().st_size <= 10 * 2**20
     G, meta = load_generator(entry.path)
     assert meta["train"].get("dataset_licence"), "record where the training data came from"
+    if "backbone" in {f.name for f in dataclasses.fields(ARCHITECTURES[entry.arch].config)}:  # projected D
+        assert meta["train"].get("backbone_licence"), "record the pretrained feature network's licence"
     with torch.no_grad():
         img = G(latents_for_seeds(list(range(16)), G.z_dim))
     assert img.shape == (16, entry.channels, entry.res, entry.res)
-    # DCGAN ends in tanh; ProGAN and StyleGAN output linear values, nominally in [-1, 1] and
+    # DCGAN and FastGAN end in tanh; ProGAN and StyleGAN output linear values, nominally in [-1, 1] and
     # clipped when shown: nearly all of them must fall there.
     lo, hi = torch.quantile(img.flatten()[::7], torch.tensor([0.005, 0.995])).tolist()
     assert -1.15 <= lo and hi <= 1.15
@@ -32,3 +36,7 @@ def test_shipped_checkpoint_draws_varied_pictures(entry):
     # Different seeds, different pictures: the mean distance between images is far from zero.
     flat = img.flatten(1)
     assert torch.cdist(flat, flat).mean() > 0.2 * flat.shape[1] ** 0.5
+    # A seed alone gives its picture, whatever the batch (no hidden randomness, no batch statistics).
+    with torch.no_grad():
+        one = G(latents_for_seeds([5], G.z_dim))
+    torch.testing.assert_close(one[0], img[5], atol=1e-4, rtol=0)

@@ -97,3 +97,10 @@ def test_cli_trains_on_emoji_and_records_the_font_licence(tmp_path):
     assert "emoji (32 images, 3x16x16)" in res.stdout + res.stderr
     train = json.loads(sorted((run / "snapshots").glob("*.json"))[-1].read_text())["train"]
     assert train["data"] == "emoji" and train["dataset_licence"] == emoji.LICENCE
+
+
+def test_train_tab_jobs_accept_emoji(tmp_path):
+    from explorer.train.jobs import JobManager, JobSpec
+
+    cfg = JobManager(tmp_path, allow_server_paths=False).validate(JobSpec("projected", "emoji", 64, 1.0))
+    assert (cfg.data, cfg.channels, cfg.res) == ("emoji", 3, 64)

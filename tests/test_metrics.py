@@ -194,6 +194,14 @@ def test_reference_compares_two_disjoint_halves_of_the_real_data(tmp_path, capsy
     # The halves are disjoint: 300 real images cached, split even/odd.
     feats = np.load(next((tmp_path / "cache" / "metrics").glob("faces-16px-3ch-domain-faces-*-n300.npy")))
     assert len(feats) == 300 and len({f.tobytes() for f in feats}) == 300
+    # The model's 150 real images were the cached 300's first 150, and they are what a fresh
+    # computation of 150 gives (image i of the faces is the same whatever the count).
+    assert not list((tmp_path / "cache" / "metrics").glob("*-n150.npy"))
+    net = load_feature_net("domain", dataset="faces")
+    prefix = evaluate.real_features("faces", 16, 3, net, 150)
+    for f in (tmp_path / "cache" / "metrics").glob("*-n300.npy"):
+        f.unlink()
+    np.testing.assert_allclose(prefix, evaluate.real_features("faces", 16, 3, net, 150), atol=1e-5)
 
 
 def test_cli_refusal_is_a_sentence_and_exit_code_2(tmp_path, capsys):

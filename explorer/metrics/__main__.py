@@ -81,18 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             job = Job(path, tuple(m.strip() for m in a.metric.split(",") if m.strip()), a.n,
                       tuple(s.strip() for s in a.net.split(",")) if a.net else (), a.inception, seed=a.seed)
-            rows = run(job, progress=lambda f, s: print(f"\r{s}: {100 * f:5.1f} %", end="", file=sys.stderr,
-                                                        flush=True))
+            show = lambda f, s: print(f"\r{s}: {100 * f:5.1f} %", end="", file=sys.stderr, flush=True)  # noqa: E731
+            # The reference first: its 2n real images are cached, and the model's n are their first n.
+            ref = reference_for(job, show) if a.reference else []
+            rows = run(job, progress=show)
             print(file=sys.stderr)
             print(f"{path} (kimg {rows[0]['kimg'] if rows else '?'})")
             print(format_table(rows))
-            if not a.no_save:
-                append_to_card(path, rows)
-            if a.reference:
-                ref = reference_for(job)
+            if ref:
                 print("real data, one half against the other:")
                 print(format_table(ref))
-                if not a.no_save:
+            if not a.no_save:
+                append_to_card(path, rows)
+                if ref:
                     append_to_card(path, ref, key="reference")
     except (MetricError, FeatureNetError, SampleCountError, ClassifierError) as e:
         print(f"error: {e}", file=sys.stderr)

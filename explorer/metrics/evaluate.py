@@ -121,9 +121,15 @@ def real_features(spec: str, res: int, channels: int, net: FeatureNet, n: int,
     """[n_real, D] features of the model's training data at its resolution, cached per dataset,
     resolution, channels, feature network (its weights' hash) and count. faces: the same images
     (seed 0) a model trained on them saw; mnist has 5,000 in all, so n_real <= 5,000."""
-    path = cache_dir() / f"{_data_key(spec)}-{res}px-{channels}ch-{net.key}-n{n}.npy"
+    stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net.key}"
+    path = cache_dir() / f"{stem}-n{n}.npy"
     if path.is_file():
         return np.load(path)
+    # Image i of a data set is the same whatever the count, so a larger cached set's first n serve.
+    for other in sorted(cache_dir().glob(f"{stem}-n*.npy")):
+        count = other.stem.rsplit("-n", 1)[1]
+        if count.isdigit() and int(count) > n:
+            return np.load(other)[:n]
     from ..train.data import DatasetError, load_dataset
 
     try:

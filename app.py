@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no version-check call home
 
@@ -40,7 +42,19 @@ def main(argv=None):
     from explorer.ui.app import LAUNCH_OPTIONS
 
     demo = create_app(args)
-    demo.launch(server_name=args.host, server_port=args.port, **LAUNCH_OPTIONS)
+    # Ctrl-C or SIGTERM closes the app at once. Gradio's own Ctrl-C handling stops the server without
+    # ending the open heartbeat streams (a browser tab, an API client) and waits 5 s for them; and a
+    # SIGINT inherited as ignored (a job started in the background, a test runner) never reached it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    demo.launch(server_name=args.host, server_port=args.port, prevent_thread_lock=True, **LAUNCH_OPTIONS)
+    try:
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()  # ends the heartbeat streams first, then the server
 
 
 if __name__ == "__main__":

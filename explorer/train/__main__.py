@@ -2,15 +2,22 @@
 
     python -m explorer.train --recipe dcgan --data mnist --res 32 --kimg 20 --out runs/dcgan-mnist
     python -m explorer.train --resume runs/dcgan-mnist --kimg 40
+    python -m explorer.train --resume runs/dcgan-mnist --lr-g 1e-4 --lr-d 1e-4   (after a divergence)
 
 Ctrl-C stops after the current step and saves everything needed to resume. Under
 `torchrun --nproc_per_node=N` the same command trains one model on N processes (gloo on CPU,
-NCCL on CUDA); rank 0 alone writes the run directory."""
+NCCL on CUDA); rank 0 alone writes the run directory.
+
+Faults: a kill at any moment leaves the last snapshot and resume state complete, and --resume
+continues from them (a run killed before its first snapshot starts again from the beginning).
+Losses that stop being finite, or a full disk, stop the run at once: exit code 1, status.json
+"failed", and a message naming the last good snapshot and what to do."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -19,12 +26,14 @@ import time
 import torch
 
 from ..device import pick_device, set_threads
+from ..fsutil import is_disk_full
 from .data import DatasetError, load_dataset
 from .recipes import RECIPES, TrainConfig, make_train_config
 from .run import RunDir, RunError
 
-# Flags that shape a new run; on --resume they come from the run's config.json instead.
-NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "seed", "lr_g", "lr_d", "n_critic",
+# Flags that shape a new run; on --resume they come from the run's config.json instead (the learning
+# rates may change there, to continue a run that diverged).
+NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "seed", "n_critic",
                  "gp_lambda", "label_smoothing", "label_noise", "label_flip", "ema_kimg", "ngf", "ndf", "z_dim",
                  "d_dropout", "num_samples", "drift", "fade_kimg", "stable_kimg", "stage_batch", "fmap_base",
                  "fmap_max", "r1_gamma", "r1_interval", "style_mixing", "pl_weight", "pl_interval", "ema_rampup",
@@ -45,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="continue the run in this directory")
     p.add_argument("--batch", type=int, help="global batch size (default from the recipe)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--lr-g", type=float, help="G learning rate")
-    p.add_argument("--lr-d", type=float, help="D learning rate")
+    p.add_argument("--lr-g", type=float, help="G learning rate (with --resume: a new one from there on)")
+    p.add_argument("--lr-d", type=float, help="D learning rate (with --resume: a new one from there on)")
     p.add_argument("--n-critic", type=int, help="D steps per G step")
     p.add_argument("--gp-lambda", type=float, help="gradient penalty weight")
     p.add_argument("--label-smoothing", type=float, help="one-sided: real target = 1 - this (bce)")
@@ -186,12 +195,19 @@ def _train(args, rank: int, world: int) -> int:
         if given:
             raise RunError(f"--resume continues the run as configured in {run.config_path}; "
                            f"drop {', '.join('--' + g.replace('_', '-') for g in given)} (only --kimg, cadences, "
-                           "--device and --threads may change).")
-        for k in ("tick_kimg", "sample_ticks", "snapshot_ticks"):
+                           "--lr-g, --lr-d, --device and --threads may change).")
+        for k in ("tick_kimg", "sample_ticks", "snapshot_ticks", "lr_g", "lr_d"):
             if getattr(args, k) is not None:
                 setattr(cfg, k, getattr(args, k))
-        state = run.load_resume()
-        done_kimg = state["counters"]["cur_nimg"] / 1000.0
+        if not all(math.isfinite(lr) and lr > 0 for lr in (cfg.lr_g, cfg.lr_d)):
+            raise RunError(f"learning rates must be positive numbers, got --lr-g {cfg.lr_g} --lr-d {cfg.lr_d}.")
+        if rank == 0:
+            run.remove_temp_files()  # a killed process's half-written files
+        state = run.load_resume() if run.resume_path.is_file() else None
+        if state is None and rank == 0:
+            print(f"{run.root} saved no resume state before it ended; starting it again from the beginning.",
+                  file=sys.stderr, flush=True)
+        done_kimg = state["counters"]["cur_nimg"] / 1000.0 if state else 0.0
         if args.kimg is not None:
             if args.kimg <= done_kimg:
                 raise RunError(f"{run.root} has already trained {done_kimg:g} kimg; pass a larger --kimg to extend it.")
@@ -241,6 +257,7 @@ def _train(args, rank: int, world: int) -> int:
                       sample_sec=args.sample_sec)
     if state is not None:
         trainer.load_state_dict(state)
+        trainer.ensure_snapshot()  # the resume point's snapshot, if a kill came between the two
         bar.n = trainer.kimg
     if verbose:
         print(f"{'Resuming' if state else 'Training'} {cfg.recipe} on {cfg.data} ({len(dataset)} images, "
@@ -253,10 +270,20 @@ def _train(args, rank: int, world: int) -> int:
     try:
         status = trainer.fit()
     except BaseException as e:
+        failure = _failure_message(e, run, cfg)  # None: not a failure we can explain, a crash
         if verbose:
-            run.write_status("crashed", pid=os.getpid(), kimg=trainer.kimg, total_kimg=cfg.kimg,
-                             error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
-        raise
+            try:
+                run.write_status("failed" if failure else "crashed", pid=os.getpid(), kimg=trainer.kimg,
+                                 total_kimg=cfg.kimg, error=failure or (f"{type(e).__name__}: {e}" if str(e)
+                                                                        else type(e).__name__))
+            except OSError:  # the disk is full: the message below still reaches the console
+                pass
+        if failure is None:
+            raise
+        bar.close()
+        if verbose:
+            print(f"\nerror: {failure}", file=sys.stderr, flush=True)
+        return 1
     if verbose:
         run.write_status("stopped" if status == "stopped" else "finished", pid=os.getpid(), kimg=trainer.kimg,
                          total_kimg=cfg.kimg)
@@ -269,6 +296,25 @@ def _train(args, rank: int, world: int) -> int:
             print(f"Done: {trainer.kimg:.1f} kimg. Snapshots in {run.snapshots}; open them in the app "
                   f"(python app.py) or extend with --resume {run.root} --kimg N.", file=sys.stderr)
     return 0
+
+
+def _failure_message(e: BaseException, run: RunDir, cfg) -> str | None:
+    """What went wrong and what to do, for a run that stopped itself (diverged, disk full); None otherwise."""
+    from .loop import TrainingDiverged
+
+    snaps = run.list_snapshots()
+    last = f"the last good snapshot is {snaps[-1][1].with_suffix('')} ({snaps[-1][0]:g} kimg)" if snaps \
+        else "no snapshot was saved yet"
+    if isinstance(e, TrainingDiverged):
+        return (f"{e} Nothing was saved after it: {last}. Lower the learning rate (now lr_g {cfg.lr_g:g}, lr_d "
+                f"{cfg.lr_d:g}) and continue from there: python -m explorer.train --resume {run.root} "
+                f"--lr-g {cfg.lr_g / 10:g} --lr-d {cfg.lr_d / 10:g}")
+    if is_disk_full(e):
+        what = str(e) if str(e).startswith("the disk is full") else f"the disk is full ({e})"
+        return (f"Training stopped: {what}. The previous snapshot and resume state are intact ({last}). "
+                f"Free some space (delete old runs or snapshots), then continue with: "
+                f"python -m explorer.train --resume {run.root}")
+    return None
 
 
 if __name__ == "__main__":

@@ -161,12 +161,12 @@ class JobSpec:
 @dataclass
 class RunStatus:
     name: str
-    state: str                    # "starting" | "running" | "finished" | "stopped" | "crashed" | "missing"
+    state: str                    # "starting" | "running" | "finished" | "stopped" | "failed" | "crashed" | "missing"
     kimg: float = 0.0             # kimg of the newest log record
     total_kimg: float = 0.0       # the run's configured length
     sec_per_kimg: float | None = None
     records: list = field(default_factory=list)  # log.jsonl
-    error: str | None = None      # why it crashed, when known
+    error: str | None = None      # why it failed or crashed, when known
     pid: int | None = None
 
     @property
@@ -257,7 +257,7 @@ class JobManager:
             st.state = "running" if pid_is_trainer(st.pid) else "crashed"
             if st.state == "crashed":
                 st.error = "the training process ended without saving (killed, or out of memory)"
-        elif status.get("state") in ("finished", "stopped", "crashed"):
+        elif status.get("state") in ("finished", "stopped", "failed", "crashed"):
             st.state, st.error = status["state"], status.get("error")
         elif st.kimg >= st.total_kimg > 0:  # a run from before status.json existed
             st.state = "finished"
@@ -267,16 +267,8 @@ class JobManager:
         return [n for n in self.runs() if self.status(n, with_log=False).state in ACTIVE]
 
     def snapshots(self, name: str) -> list[tuple[float, Path]]:
-        """[(kimg, .json path)] of the run's snapshots, oldest first."""
-        out = []
-        for jp in sorted(self.run_dir(name).snapshots.glob("snapshot-*.json")):
-            try:
-                kimg = float(json.loads(jp.read_text()).get("train", {}).get("kimg", jp.stem.split("-")[-1]))
-            except (OSError, ValueError, AttributeError):
-                continue
-            if jp.with_suffix(".safetensors").is_file():
-                out.append((kimg, jp))
-        return out
+        """[(kimg, .json path)] of the run's complete snapshots, oldest first."""
+        return self.run_dir(name).list_snapshots()
 
     def console_tail(self, name: str, lines: int = 15) -> str:
         """The job's own output (the CLI's lines), else the newest log records as text."""
@@ -381,9 +373,8 @@ class JobManager:
             raise JobError(f"There is no run named {name!r} in {self.runs_dir}.")
         run = self.run_dir(name)
         snaps = self.snapshots(name)
-        if not run.resume_path.is_file() or not snaps:
-            raise JobError(f"{name} saved no snapshot before it ended, so there is nothing to resume; start it again.")
-        done = snaps[-1][0]
+        # Nothing saved yet (killed before its first snapshot): the resume starts it again from the beginning.
+        done = snaps[-1][0] if snaps and run.resume_path.is_file() else 0.0
         if kimg is None and done >= st.total_kimg:
             raise JobError(f"{name} has finished its {st.total_kimg:g} kimg; set kimg above {done:g} to extend it.")
         if kimg is not None and kimg <= done:

@@ -43,6 +43,21 @@ class Hooks:
     on_snapshot: Callable[[str, float], None] = _noop  # (json path, kimg)
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight stopped being finite. Raised at once, before anything more is written, so the
+    last snapshot and resume state are the last good ones."""
+
+    def __init__(self, step: int, kimg: float, what: str):
+        self.step, self.kimg, self.what = step, kimg, what
+        super().__init__(f"Training diverged at step {step} ({kimg:.3f} kimg): {what}.")
+
+
+def _lazy_ratio(interval: int | None) -> float:
+    """Lazy regularisation (Karras et al. 2020, Sec. 3.1): a penalty every k steps, so Adam's lr and
+    betas are scaled by k / (k + 1) to keep the effective schedule."""
+    return interval / (interval + 1) if interval else 1.0
+
+
 def fixed_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
     """The sample grid's z, the same for the whole run (and across resumes)."""
     return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed + 123_456_789))
@@ -75,10 +90,8 @@ class Trainer:
         self.progressive = self.G.capabilities.progressive
         self.styled = self.G.capabilities.mixing  # mapping + synthesis with noise inputs
         self.augment = parse_policy(cfg.augment)  # DiffAugment on everything D sees (Zhao et al. 2020)
-        # Lazy regularisation (Karras et al. 2020, Sec. 3.1): a penalty every k steps, so Adam's lr and
-        # betas are scaled by k / (k + 1) to keep the effective schedule.
-        self.opt_G = self._adam(self.G, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else None)
-        self.opt_D = self._adam(self.D, cfg.lr_d, cfg.r1_interval if cfg.r1_gamma > 0 else None)
+        self.opt_G = self._adam(self.G, cfg.lr_g, self._lazy_interval("G"))
+        self.opt_D = self._adam(self.D, cfg.lr_d, self._lazy_interval("D"))
         broadcast_module(self.G, self.dist, params=True)
         broadcast_module(self.D, self.dist, params=True)
 
@@ -99,8 +112,14 @@ class Trainer:
         self._tick_sums: dict[str, float] = {}
         self._tick_steps = 0
 
+    def _lazy_interval(self, net: str) -> int | None:
+        cfg = self.cfg
+        if net == "G":
+            return cfg.pl_interval if cfg.pl_weight > 0 else None
+        return cfg.r1_interval if cfg.r1_gamma > 0 else None
+
     def _adam(self, m: nn.Module, lr: float, lazy_interval: int | None) -> torch.optim.Adam:
-        ratio = lazy_interval / (lazy_interval + 1) if lazy_interval else 1.0
+        ratio = _lazy_ratio(lazy_interval)
         betas = (self.cfg.beta1 ** ratio, self.cfg.beta2 ** ratio)
         return torch.optim.Adam(m.parameters(), lr=lr * ratio, betas=betas)
 
@@ -296,6 +315,20 @@ class Trainer:
         images.save_png(path, grid, recipe)
         self.hooks.on_sample(str(path), self.kimg)
 
+    def _check_finite(self) -> None:
+        """TrainingDiverged if a weight or buffer is inf or nan: such a state must never be saved."""
+        for name, net in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            tensors = [t for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()] if net else []
+            if tensors and not torch.stack([torch.isfinite(t).all() for t in tensors]).all().item():
+                raise TrainingDiverged(self.step, self.kimg, f"{name}'s weights are not finite")
+
+    def ensure_snapshot(self) -> None:
+        """Write the snapshot of the current kimg if it is missing: the resume state is saved first, so a
+        kill or a full disk between the two leaves a resume point without its snapshot."""
+        if self.run is not None and self.dist.rank == 0 and self.cur_nimg > 0 \
+                and not self.run.snapshot_stem(self.kimg).with_suffix(".json").is_file():
+            self._write_snapshot()
+
     def _write_snapshot(self) -> None:
         train = {"recipe": self.cfg.recipe, "data": self.cfg.data, "kimg": round(self.kimg, 3),
                  "step": self.step, "seed": self.cfg.seed, "dataset_licence": self.dataset.licence,
@@ -337,6 +370,11 @@ class Trainer:
             self.G_ema.load_state_dict(state["G_ema"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
+        # The config's learning rates, not the saved ones: the same values unless a resume changed them
+        # (to continue a run that diverged with a lower one).
+        for opt, lr, net in ((self.opt_G, self.cfg.lr_g, "G"), (self.opt_D, self.cfg.lr_d, "D")):
+            for group in opt.param_groups:
+                group["lr"] = lr * _lazy_ratio(self._lazy_interval(net))
         self.sampler.load_state_dict(state["sampler"])
         c = state["counters"]
         self.cur_nimg, self.step, self.tick, self.total_sec = c["cur_nimg"], c["step"], c["tick"], c["total_sec"]
@@ -361,8 +399,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> str:
-        """Train until cfg.kimg or should_stop; returns "done" or "stopped".
-        Rank 0 writes samples, snapshots, log records and the resume state."""
+        """Train until cfg.kimg or should_stop; returns "done" or "stopped"; raises TrainingDiverged
+        at the first step whose losses are not finite. Rank 0 writes samples, snapshots, log records
+        and the resume state."""
         cfg, writer = self.cfg, (self.run is not None and self.dist.rank == 0)
         total_nimg = int(round(cfg.kimg * 1000))
         tick_nimg = int(round(cfg.tick_kimg * 1000))
@@ -380,6 +419,10 @@ class Trainer:
             t0 = time.time()
             out = self.train_step()
             self.total_sec += time.time() - t0
+            bad = [k for k, v in out.items() if not math.isfinite(v)]
+            if any_rank(bool(bad), self.dist, self.device):
+                raise TrainingDiverged(self.step, self.kimg, ", ".join(f"{k} is {out[k]}" for k in bad)
+                                       or "another process's losses are not finite")
             for k, v in out.items():
                 self._tick_sums[k] = self._tick_sums.get(k, 0.0) + v
             self._tick_steps += 1
@@ -391,6 +434,7 @@ class Trainer:
 
             # Tick: a log record, and at their own cadences a sample grid and a snapshot.
             if self.cur_nimg - tick_start_nimg >= tick_nimg or done or stop:
+                self._check_finite()  # a finite loss may still have left inf weights: write nothing of them
                 self.tick += 1
                 dt = time.time() - tick_start_time
                 dk = (self.cur_nimg - tick_start_nimg) / 1000.0
@@ -405,9 +449,11 @@ class Trainer:
                 if writer and (self.tick % cfg.sample_ticks == 0 or done or stop):
                     self._write_sample()
                 if self.tick % cfg.snapshot_ticks == 0 or done or stop:
+                    # The resume state first: a kill between the two leaves a resume point at or after
+                    # the newest snapshot (ensure_snapshot adds its snapshot), never one behind it.
+                    self.save_resume()
                     if writer:
                         self._write_snapshot()
-                    self.save_resume()
                 tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
             if stop:
                 status = "stopped"

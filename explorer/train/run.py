@@ -3,10 +3,16 @@
     config.json   the resolved TrainConfig
     log.jsonl     one JSON object per tick (kimg, losses, sec_per_kimg, ...)
     samples/      fixed-z grids (fakes000123.png = after 123 kimg; reals.png; latest.png, the newest)
-    status.json   {"state": "running" | "finished" | "stopped" | "crashed", "pid", "kimg", ...}, written
-                  by the training process at its start and end; "running" with a dead pid = killed
-    snapshots/    snapshot-000123.safetensors + .json, loadable by the explorer
+    status.json   {"state": "running" | "finished" | "stopped" | "failed" | "crashed", "pid", "kimg", "error"},
+                  written by the training process at its start and end; "failed" = it stopped itself (the
+                  losses diverged, the disk is full) and "error" says what to do; "running" with a dead
+                  pid = killed
+    snapshots/    snapshot-000123.safetensors + .json (123 kimg; snapshot-000000_500 = 0.5 kimg), loadable
+                  by the explorer; the .json is written last, so a snapshot without one is incomplete
     resume/       state.pt: everything needed to continue exactly (weights_only loadable)
+
+Every file but log.jsonl is replaced atomically, so a kill at any moment leaves complete files and
+perhaps a hidden temp file (.NAME.tmp), which a resume deletes.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ..fsutil import atomic_write_bytes
+from ..fsutil import atomic_write_bytes, remove_temp_files
 from .recipes import TrainConfig
 
 
@@ -105,7 +111,31 @@ class RunDir:
             raise RunError(f"{self.resume_path} could not be read ({type(e).__name__}: {e}).") from None
 
     def snapshot_stem(self, kimg: float) -> Path:
-        return self.snapshots / f"snapshot-{int(round(kimg)):06d}"
+        """snapshot-000012 at 12 kimg, snapshot-000012_250 at 12.25 kimg: one name per snapshot (ticks
+        shorter than 1 kimg must not overwrite each other), sorting in kimg order."""
+        nimg = int(round(kimg * 1000))
+        whole, frac = divmod(nimg, 1000)
+        return self.snapshots / (f"snapshot-{whole:06d}" + (f"_{frac:03d}" if frac else ""))
+
+    def list_snapshots(self) -> list[tuple[float, Path]]:
+        """[(kimg, .json path)] of the complete snapshots (a readable .json beside its .safetensors), oldest
+        first; temp files and a .safetensors whose .json was never written are not snapshots."""
+        out = []
+        for jp in sorted(self.snapshots.glob("snapshot-*.json")):
+            whole, _, frac = jp.stem.removeprefix("snapshot-").partition("_")
+            try:
+                kimg = json.loads(jp.read_text()).get("train", {}).get("kimg")
+                kimg = float(kimg if kimg is not None else f"{int(whole)}.{frac or 0}")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if jp.with_suffix(".safetensors").is_file():
+                out.append((kimg, jp))
+        return out
+
+    def remove_temp_files(self) -> list[Path]:
+        """The temp files a killed training process left behind (call it before training resumes)."""
+        return [p for d in (self.root, self.samples, self.snapshots, self.resume_path.parent)
+                for p in remove_temp_files(d)]
 
     def sample_path(self, kimg: float) -> Path:
         return self.samples / f"fakes{int(round(kimg)):06d}.png"

@@ -126,6 +126,8 @@ def status_text(st: RunStatus) -> str:
         parts.append(f"stage {last['stage']} ({last['stage_res']}×{last['stage_res']}), alpha {last['alpha']:.2f}")
     if st.state == "crashed":
         parts.append((st.error or "it ended without saving") + "; **Resume** continues from the last snapshot")
+    if st.state == "failed":  # it stopped itself (diverged, disk full); the error says what to do
+        parts.append(st.error or "it stopped itself")
     return " · ".join(parts)
 
 

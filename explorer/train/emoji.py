@@ -73,8 +73,8 @@ def open_font(path: str | Path | None = None) -> ImageFont.FreeTypeFont:
 def render_glyph(font: ImageFont.FreeTypeFont, cp: int) -> Image.Image | None:
     """The glyph on white, cropped to its bounding box and centred in a square with a margin
     (RGB, about 130 px); None when the font has no glyph for cp."""
-    left, top, right, bottom = font.getbbox(chr(cp))
-    canvas = Image.new("RGBA", (right + 8, bottom + 8), (0, 0, 0, 0))
+    *_, right, bottom = font.getbbox(chr(cp))  # where the glyph ends when drawn at (0, 0)
+    canvas = Image.new("RGBA", (right + 8, bottom + 8), (0, 0, 0, 0))  # with a little slack
     ImageDraw.Draw(canvas).text((0, 0), chr(cp), font=font, embedded_color=True)
     box = canvas.getchannel("A").getbbox()  # a missing glyph draws nothing: no box
     if box is None:

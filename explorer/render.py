@@ -52,7 +52,12 @@ def synthesis_kwargs(G: torch.nn.Module, meta: dict, req: GridRequest) -> dict:
     return kw
 
 
-DISPLAY_PX = 256  # progressive views: each image enlarged (nearest) to about this many pixels across
+DISPLAY_PX = 256  # files people keep (strips, exports): each image enlarged (nearest) to about this many pixels
+# Live renders go to the page small and the browser enlarges them (CSS image-rendering: pixelated,
+# ui/app.py): PNG encoding grows with the pixels, and four 256 px tiles cost the server more than
+# rendering them (46 ms vs 26 ms for a ProGAN grid; bench/load_app.py reports CPU per request).
+# Only pictures under LIVE_PX are enlarged here, so a 4x4 stage's grid gaps stay thin.
+LIVE_PX = 64
 
 
 @dataclass(frozen=True)
@@ -77,10 +82,9 @@ def enlarge(pictures: np.ndarray, factor: int) -> np.ndarray:
     return pictures if factor == 1 else pictures.repeat(factor, axis=1).repeat(factor, axis=2)
 
 
-def display_grid(pictures: np.ndarray, display_px: int = DISPLAY_PX, cols: int | None = None) -> np.ndarray:
-    """uint8 grid of `pictures` [N, r, r, C], each enlarged (nearest) to about display_px, so even a
-    4x4 stage is seen as its pixels. Enlarged here, not in CSS: ~8 ms for four 256 px images, and a
-    downloaded or API-fetched picture looks the same as the one on the page."""
+def display_grid(pictures: np.ndarray, display_px: int = LIVE_PX, cols: int | None = None) -> np.ndarray:
+    """uint8 grid of `pictures` [N, r, r, C], each enlarged (nearest) to about display_px; the page
+    enlarges the whole grid further (nearest too), so even a 4x4 stage is seen as its pixels."""
     return images.make_grid(enlarge(pictures, display_factor(pictures.shape[1], display_px)), cols=cols)
 
 

@@ -1,9 +1,10 @@
 """The ProGAN tab: its handlers called directly, then the launched app over HTTP with
 gradio_client (the browser layer is in test_browser.py). Fixtures: conftest.py (app_progan_*).
 
-Every picture is enlarged server-side with nearest neighbour to 256 px per image, so a stage-s
-image (r = 4*2^s pixels) arrives as constant (256/r) x (256/r) blocks: the tests read the
-resolution back from that block structure."""
+Live pictures come enlarged server-side with nearest neighbour to 64 px per image (LIVE_PX; the
+page enlarges them further in CSS), the growth strip to 256 px (DISPLAY_PX), so a stage-s image
+(r = 4*2^s pixels) arrives as constant blocks: the tests read the resolution back from that block
+structure."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from gradio_client import Client
 from PIL import Image
 
 from explorer.images import read_recipe
-from explorer.render import DISPLAY_PX
+from explorer.render import DISPLAY_PX, LIVE_PX
 from explorer.ui.app import build_app
 from explorer.ui.progan_tab import interpolate, refresh, render, select_model, strip
 from explorer.ui.services import Services
@@ -33,7 +34,7 @@ def res(stage: int) -> int:
     return 4 * 2**stage
 
 
-def tile(picture: np.ndarray, i: int, n: int, size: int = DISPLAY_PX, cols: int | None = None) -> np.ndarray:
+def tile(picture: np.ndarray, i: int, n: int, size: int = LIVE_PX, cols: int | None = None) -> np.ndarray:
     """Image i of a make_grid of n enlarged images."""
     r, k = divmod(i, cols or math.ceil(math.sqrt(n)))
     y, x = PAD + r * (size + PAD), PAD + k * (size + PAD)
@@ -68,9 +69,9 @@ def own_services(tmp_path):
 @pytest.mark.parametrize("stage", range(TRAINED_STAGE + 1))
 def test_render_at_each_stage_has_its_resolution(app_progan_services, stage):
     picture, info = render(app_progan_services, TINY_PROGAN_NAME, "0-3", stage, 1.0)
-    assert picture.dtype == np.uint8 and picture.shape == (2 * (DISPLAY_PX + PAD) + PAD,) * 2 + (3,)
+    assert picture.dtype == np.uint8 and picture.shape == (2 * (LIVE_PX + PAD) + PAD,) * 2 + (3,)
     r = res(stage)
-    assert f"Stage {stage}: {r}×{r} pixels" in info and f"{DISPLAY_PX // r}× enlarged" in info and "4 images" in info
+    assert f"Stage {stage}: {r}×{r} pixels" in info and "enlarged" in info and "4 images" in info
     path = app_progan_services.find_model(TINY_PROGAN_NAME).path
     raw = app_progan_services.renderer.render_stage(path, (0, 1, 2, 3), stage, 1.0)  # before enlargement
     assert raw.shape == (4, r, r, 3)
@@ -94,12 +95,12 @@ def test_alpha_zero_and_one_differ_above_the_first_stage(app_progan_services):
 @pytest.mark.parametrize("stage", [1, 2, 3])
 def test_alpha_zero_is_the_previous_stage_enlarged(app_progan_services, stage):
     """alpha = 0 is the old path: stage s-1's picture, upsampled 2x by nearest neighbour. Both are
-    shown at the same 256 px, so the two pictures are identical to the byte."""
+    shown at the same 64 px, so the two pictures are identical to the byte."""
     fading, _ = render(app_progan_services, TINY_PROGAN_NAME, "0-3", stage, 0.0)
     previous, _ = render(app_progan_services, TINY_PROGAN_NAME, "0-3", stage - 1, 1.0)
     np.testing.assert_array_equal(fading, previous)
     for i in range(4):  # and seen at stage s's resolution, it is made of 2x2 blocks
-        small = tile(fading, i, 4)[::DISPLAY_PX // res(stage), ::DISPLAY_PX // res(stage)]
+        small = tile(fading, i, 4)[::LIVE_PX // res(stage), ::LIVE_PX // res(stage)]
         np.testing.assert_array_equal(small, small[::2, ::2].repeat(2, axis=0).repeat(2, axis=1))
 
 
@@ -113,9 +114,8 @@ def test_growth_strip_has_a_panel_per_trained_stage_and_carries_its_recipe(app_p
     assert picture.shape == (DISPLAY_PX + 2 * PAD, n * (DISPLAY_PX + PAD) + PAD, 3)
     for s in range(n):
         expected, _ = render(app_progan_services, TINY_PROGAN_NAME, "7", s, 1.0)
-        panel = tile(picture, s, n, cols=n)
-        unblock(panel, res(s))
-        np.testing.assert_array_equal(panel, tile(expected, 0, 1))
+        panel = tile(picture, s, n, DISPLAY_PX, cols=n)
+        np.testing.assert_array_equal(unblock(panel, res(s)), unblock(tile(expected, 0, 1), res(s)))
     assert read_recipe(path) == {"model": TINY_PROGAN_NAME, "seed": 7, "stages": [0, 1, 2, 3],
                                  "kind": "growth-strip", "resolutions": [4, 8, 16, 32]}
 
@@ -135,8 +135,8 @@ def test_a_model_trained_to_stage_2_mid_fade(own_services):
         picture = np.asarray(im.convert("RGB"))
     assert picture.shape[1] == 3 * (DISPLAY_PX + PAD) + PAD
     assert read_recipe(path)["stages"] == [0, 1, 2]
-    last = tile(picture, 2, 3, cols=3)  # the trained stage at the alpha it reached
-    np.testing.assert_array_equal(last, tile(render(own_services, "half", "3", 2, 0.25)[0], 0, 1))
+    last = tile(picture, 2, 3, DISPLAY_PX, cols=3)  # the trained stage at the alpha it reached
+    np.testing.assert_array_equal(unblock(last, 16), unblock(tile(render(own_services, "half", "3", 2, 0.25)[0], 0, 1), 16))
 
     make_tiny_progan_checkpoint(own_services.weights_dir / "seedling", stage=0)
     stage_upd, _ = select_model(own_services, "seedling")
@@ -232,7 +232,7 @@ def test_client_every_stage_has_its_resolution(client, app_progan_services):
     for stage in range(TRAINED_STAGE + 1):
         path, info = client.predict(TINY_PROGAN_NAME, "3", stage, 1.0, api_name="/progan_render")
         picture = png(path)
-        assert picture.shape == (DISPLAY_PX + 2 * PAD,) * 2 + (3,)
+        assert picture.shape == (LIVE_PX + 2 * PAD,) * 2 + (3,)
         unblock(tile(picture, 0, 1), res(stage))
         assert f"{res(stage)}×{res(stage)} pixels" in info
         np.testing.assert_array_equal(picture, render(app_progan_services, TINY_PROGAN_NAME, "3", stage, 1.0)[0])
@@ -258,7 +258,7 @@ def test_client_select_sets_the_stage_slider_to_the_trained_stage(client):
                                                      api_name="/progan_select")
     # Updates come back as they were sent: the slider's new range and value.
     assert stage["maximum"] == stage["value"] == TRAINED_STAGE and alpha["value"] == 1.0
-    assert "Stage 3: 32×32" in info and png(picture).shape == (2 * (DISPLAY_PX + PAD) + PAD,) * 2 + (3,)
+    assert "Stage 3: 32×32" in info and png(picture).shape == (2 * (LIVE_PX + PAD) + PAD,) * 2 + (3,)
 
 
 def test_client_sees_the_error_sentence(client):

@@ -3,8 +3,9 @@ it, then the launched app over HTTP with gradio_client, including the coarse-vs-
 model really trained on the procedural faces (the browser layer is in test_browser.py).
 Fixtures: conftest.py (app_stylegan_*, app_faces_*).
 
-Pictures are enlarged server-side with nearest neighbour to about 256 px (16 px -> 16x), as in
-the ProGAN tab, so a tile's pixels are read back with [::factor, ::factor]."""
+Live pictures are enlarged server-side with nearest neighbour to about 64 px (16 px -> 4x; the page
+enlarges them further in CSS), the variation strip and heat map to 128 and 256 px, as in the ProGAN
+tab, so a tile's pixels are read back with [::factor, ::factor]."""
 
 from __future__ import annotations
 
@@ -65,10 +66,10 @@ def own_services(tmp_path):
 def test_render_shows_a_mix_and_b_with_their_times(app_stylegan_services, name):
     a, mix, b, info = render(app_stylegan_services, controls(name))
     for p in (a, mix, b):
-        assert p.dtype == np.uint8 and p.shape == (256, 256, 3)
+        assert p.dtype == np.uint8 and p.shape == (64, 64, 3)
     np.testing.assert_array_equal(a, mix)  # every slider at 0: A's styles
     assert not np.array_equal(a, b)
-    assert "16×16 px, shown 16× enlarged" in info and info.count(" ms (") == 3 and "**A** (seed 3)" in info
+    assert "16×16 px, shown enlarged" in info and info.count(" ms (") == 3 and "**A** (seed 3)" in info
     again = render(app_stylegan_services, controls(name, mix=[1.0] * MAX_WS))
     np.testing.assert_array_equal(again[1], b)  # every slider at 1: B's
     assert "**mix**" in again[3] and "**A** (seed 3): " in again[3] and "(cached)" in again[3]
@@ -159,7 +160,7 @@ def test_matrix_png_carries_its_recipe(app_stylegan_services):
     # Row 2 (A seed 2), column 2 (B seed 9) is that pair's Coarse mix, as the sliders would render it.
     cell = picture[PAD + 2 * 130:PAD + 2 * 130 + 128:8, PAD + 2 * 130:PAD + 2 * 130 + 128:8]
     mix = render(app_stylegan_services, controls(seed_a=2, seed_b=9, mix=recipe["mix"] + [0.0] * 12))[1]
-    assert np.abs(cell.astype(int) - small(mix)).max() <= 1
+    assert np.abs(cell.astype(int) - small(mix, 4)).max() <= 1  # live renders: 16 px shown 4x
 
 
 @pytest.mark.parametrize("call, hint", [
@@ -219,7 +220,7 @@ def test_a_short_run_of_each_recipe_opens_in_the_tab(tmp_path, recipe):
     updates = select_model(services, name)
     assert sum(u["visible"] for u in updates[:MAX_WS]) == 6
     a, mix, b, info = render(services, controls(name, mix=[1.0] * 2 + [0.0] * 16))
-    assert ("StyleGAN2" if recipe == "stylegan2" else "StyleGAN,") in info and a.shape == (256, 256, 3)
+    assert ("StyleGAN2" if recipe == "stylegan2" else "StyleGAN,") in info and a.shape == (64, 64, 3)
     strip, heat, _ = variation(services, controls(name, noise_mode="random"), 4)
     shown, _, _ = matrix(services, controls(name), "0-1", "2-3", "Coarse")
     assert read_recipe(shown)["model"] == name

@@ -12,7 +12,7 @@ from ..edit.latents import MAX_SEED, parse_seeds
 from ..edit.mixing import PRESET_RANGES
 from ..edit.recipe import DirectionUse
 from ..edit_render import Edit
-from ..render import RenderError, display_factor, enlarge
+from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import recipe_ui
 from .services import Services
@@ -89,7 +89,7 @@ def edits(services: Services, entry: ModelEntry, slots) -> tuple[Edit, ...]:
 
 
 def _show(picture):
-    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0]))[0])
+    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0], LIVE_PX))[0])
 
 
 def render(services: Services, model: str | None, seed, psi, *slot_values):

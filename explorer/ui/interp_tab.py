@@ -12,7 +12,7 @@ from ..edit.interp import MODES, write_gif, write_mp4
 from ..edit.latents import parse_seeds
 from ..edit.recipe import DirectionUse
 from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
-from ..render import RenderError, display_factor, enlarge
+from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import recipe_ui
 from .edit_tab import NONE, _entry, _model, _whole
@@ -66,7 +66,7 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
 
 
 def _show(picture):
-    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0]))[0])
+    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0], LIVE_PX))[0])
 
 
 def preview(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame):

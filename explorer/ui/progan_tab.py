@@ -83,7 +83,7 @@ def render(services: Services, model_name: str | None, seeds_text: str, stage, a
         raise gr.Error(str(e)) from None
     r = raw.shape[1]
     fade = " (no effect at 4×4: nothing fades in)" if stage == 0 else ""
-    info = (f"**Stage {stage}: {r}×{r} pixels**, shown {display_factor(r)}× enlarged (nearest) · "
+    info = (f"**Stage {stage}: {r}×{r} pixels**, shown enlarged (nearest) · "
             f"alpha {float(alpha):.2f}{fade} · {len(seeds)} image{'s' if len(seeds) != 1 else ''} in {ms:.0f} ms")
     return _squeeze(picture), info
 

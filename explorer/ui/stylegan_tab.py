@@ -15,7 +15,7 @@ import numpy as np
 from .. import images
 from ..edit.latents import MAX_SEED, parse_seeds
 from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
-from ..render import RenderError, display_factor, enlarge
+from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
 from . import recipe_ui
@@ -102,7 +102,7 @@ def _request(services: Services, c: Controls) -> tuple[ModelEntry, StyleModel, S
     return entry, sm, req
 
 
-def _show(picture: np.ndarray, px: int = 256) -> np.ndarray:
+def _show(picture: np.ndarray, px: int = LIVE_PX) -> np.ndarray:
     """uint8 [r, r, C] enlarged (nearest) to about px pixels; grayscale as [H, W]."""
     big = enlarge(picture[None], display_factor(picture.shape[0], px))[0]
     return big[:, :, 0] if big.shape[2] == 1 else big
@@ -128,7 +128,7 @@ def render(services: Services, c: Controls):
     times = " · ".join(f"{label}: {out[k].ms:.1f} ms ({_runs(out[k], sm.num_layers)})"
                        for k, label in (("a", f"**A** (seed {req.seed_a})"), ("mix", "**mix**"),
                                         ("b", f"**B** (seed {req.seed_b})")))
-    info = f"{sm.name}, {sm.res}×{sm.res} px, shown {display_factor(sm.res)}× enlarged · {times}"
+    info = f"{sm.name}, {sm.res}×{sm.res} px, shown enlarged (nearest) · {times}"
     return _show(out["a"].picture), _show(out["mix"].picture), _show(out["b"].picture), info
 
 

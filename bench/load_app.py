@@ -12,8 +12,8 @@ What it does, as a user would:
    at 16 px, as the Train tab's form sends it) and waits until it trains. --no-train skips it.
 3. Finds SeFa directions on the first StyleGAN model through the Edit tab's /edit_find, so that the
    Edit tab's strength slider has a direction to move along.
-4. Runs N threads for T seconds, each with its own gradio_client.Client. A user picks a tab at
-   random and drags one of its sliders: a burst of --burst renders with random values, sent with
+4. Runs N threads for T seconds, each with its own gradio_client.Client. A user visits the tabs in
+   turn (each user starting at a different one) and drags one of its sliders: a burst of --burst renders with random values, sent with
    sequential `predict` calls. That is what the page sends during a drag: every live render event
    is trigger_mode="always_last", so the browser keeps at most one render of a slider in flight and
    sends the latest value when it returns. Between bursts a user pauses (--think seconds, random).
@@ -61,6 +61,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -273,7 +282,7 @@ class Drags:
 
 
 def user(url: str, drags: Drags, endpoints: list[str], stats: Stats, deadline: float, burst: int,
-         think: tuple[float, float], download_dir: str):
+         think: tuple[float, float], download_dir: str, first: int = 0):
     from gradio_client import Client
 
     try:
@@ -282,8 +291,11 @@ def user(url: str, drags: Drags, endpoints: list[str], stats: Stats, deadline: f
         stats.record("connect", 0.0, f"{type(e).__name__}: {e}")
         return
     r = drags.rng
+    turn = first
     while time.monotonic() < deadline:
-        endpoint = r.choice(endpoints)
+        # Tabs in turn, each user starting at its own: every endpoint is driven even in a short soak.
+        endpoint = endpoints[turn % len(endpoints)]
+        turn += 1
         for args in drags.burst(endpoint, r.randint(max(1, burst - 2), burst + 2)):
             if time.monotonic() >= deadline or not stats.claim():
                 return
@@ -360,12 +372,14 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
             edit_s = time.monotonic() - t_edit
             stats = Stats(max_requests)
             kimg0, n0 = log_kimg(runs, JOB)
+            app_cpu0, client_cpu0, load0 = cpu_seconds(app.proc.pid), time.process_time(), os.getloadavg()[0]
             t0 = time.monotonic()
             deadline = t0 + seconds
             rng = random.Random(seed)
             threads_ = [threading.Thread(target=user, daemon=True,
                                          args=(app.url, Drags(models, edit, random.Random(rng.random())), endpoints,
-                                               stats, deadline, burst, think, str(work / f"user{i}")))
+                                               stats, deadline, burst, think, str(work / f"user{i}"),
+                                               i * len(endpoints) // users))
                         for i in range(users)]
             for t in threads_:
                 t.start()
@@ -373,6 +387,7 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
                 t.join(timeout=seconds + 120)
             hung = sum(t.is_alive() for t in threads_)
             elapsed = time.monotonic() - t0
+            app_cpu, client_cpu = cpu_seconds(app.proc.pid) - app_cpu0, time.process_time() - client_cpu0
             kimg1, n1 = log_kimg(runs, JOB)
             if train:
                 job.update(kimg_start=kimg0, kimg_end=kimg1, kimg_during_soak=None if kimg0 is None or kimg1 is None
@@ -397,6 +412,13 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
                       "errors": sum(p["errors"] for p in per.values()),
                       "hung_users": hung, "elapsed_s": round(elapsed, 1),
                       "requests_per_s": round(sum(p["requests"] for p in per.values()) / elapsed, 2),
+                      # CPU the server spent per answered request (all its threads; the training job
+                      # is its own process, not counted), and what the simulated users themselves
+                      # took from the same cores: latency depends on load, CPU per request much less.
+                      "cpu": {"app_cpu_s": round(app_cpu, 1),
+                              "app_cpu_ms_per_request": round(1000 * app_cpu / max(1, sum(p["ok"] for p in per.values())), 1),
+                              "client_cpu_s": round(client_cpu, 1), "load_at_start": round(load0, 2),
+                              "load_at_end": round(os.getloadavg()[0], 2)},
                       "endpoints": per, "training": job,
                       "settings": {"users": users, "seconds": seconds, "max_requests": max_requests,
                                    "burst": burst, "think_s": list(think), "app_threads": threads,

@@ -39,8 +39,9 @@ def test_two_users_for_ten_seconds_while_a_job_trains(tmp_path):
     make_tiny_stylegan_checkpoint(weights / TINY_STYLEGAN_NAME, "modulated")
     bench = load_bench()
 
-    out = bench.soak(users=2, seconds=10, max_requests=5000, weights=weights, train=True,
-                     read_settings=False)  # building the app in-process to read its limits takes ~5 s
+    # Short drags and pauses, so that each user gets round every tab even on a loaded machine.
+    out = bench.soak(users=2, seconds=10, max_requests=5000, weights=weights, train=True, burst=2,
+                     think=(0.05, 0.2), read_settings=False)  # building the app in-process takes ~5 s
 
     print("\nsoak:", {e: (v["ok"], v["p95_s"]) for e, v in out["endpoints"].items()}, out["training"],
           {k: v for k, v in out["settings"].items() if k.endswith("_s")})

@@ -3,14 +3,11 @@
 CI: apt-get install -y --no-install-recommends chromium fonts-liberation (`.ci/run` does), with CI set:
 there a missing Chromium fails these tests instead of skipping them.
 
-UPDATE_SCREENSHOTS=1 also writes assets/screenshot-generate.png for the README, taken from the
-repo's own weights/ and runs/ when they hold a model (a trained run looks better than the
-untrained test model), else from the tiny test model."""
+The README's screenshots are taken by tests/test_readme_assets.py."""
 
 from __future__ import annotations
 
 import io
-import os
 import time
 
 import numpy as np
@@ -19,7 +16,7 @@ from conftest import CHROMIUM, require_chromium
 
 require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
-from conftest import REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN1_NAME, AppDirs, launch_app  # noqa: E402
+from conftest import TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN1_NAME  # noqa: E402
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
@@ -27,7 +24,6 @@ from explorer.ui.generate_tab import generate  # noqa: E402
 from explorer.ui.progan_tab import render as progan_render  # noqa: E402
 from explorer.ui.stylegan_tab import MAX_LAYERS, MAX_WS, Controls  # noqa: E402
 from explorer.ui.stylegan_tab import render as style_render  # noqa: E402
-from explorer.weights import list_checkpoints  # noqa: E402
 
 # Gradio 6.31's queue calls pandas APIs that pandas 3 deprecates: noise from inside gradio.
 pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
@@ -35,7 +31,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-quic"]
-UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 TIMEOUT_MS = 15_000
 
 # An <img> (the grid's by default) once its bytes have loaded, and different from `old` (src changes first).
@@ -180,26 +175,12 @@ def test_stylegan_coarse_preset_redraws_the_mix(page, app_stylegan_server, app_s
     assert not np.array_equal(picture(page, src1), picture(page, src0))
 
 
-@pytest.fixture
-def screenshot_server(app_tiny_server):
-    """In UPDATE_SCREENSHOTS mode, the app over the repo's own models when it has any."""
-    repo_dirs = AppDirs(REPO / "weights", REPO / "runs")
-    if UPDATE_SCREENSHOTS and list_checkpoints(repo_dirs.weights, repo_dirs.runs):
-        yield from launch_app(repo_dirs)
-    else:
-        yield app_tiny_server
-
-
-def test_screenshot_of_the_generate_tab(page, screenshot_server, tmp_path):
-    page.goto(screenshot_server.url)
+def test_full_page_screenshot_of_the_generate_tab(page, app_tiny_server, tmp_path):
+    page.goto(app_tiny_server.url)
     wait_for_grid(page)
     expect(page.locator("#gen-info")).to_contain_text("images in")
     assert page.locator("#gen-empty").is_hidden()
-    if UPDATE_SCREENSHOTS:
-        out = REPO / "assets" / "screenshot-generate.png"
-        out.parent.mkdir(exist_ok=True)
-    else:
-        out = tmp_path / "screenshot-generate.png"
+    out = tmp_path / "screenshot-generate.png"
     page.screenshot(path=str(out), full_page=True)
     with Image.open(out) as im:
         assert im.width == 1280 and im.height >= 600

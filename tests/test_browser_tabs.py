@@ -3,9 +3,7 @@ models of each family: each tab opens; a direction found in the Edit tab is appl
 strength slider with the mouse, and the Interpolate tab's frame slider is dragged, each showing the
 handler's own picture for the slider's final value; a PNG saved by "Save image + recipe" loads back
 into the same image; a tiny training run starts, its live grid updates, and Stop stops it.
-
-UPDATE_SCREENSHOTS=1 also writes assets/screenshot-edit.png and assets/screenshot-interpolate.png
-for the README (from the tiny test models: they are what these tests drive)."""
+(The README's screenshots are taken by tests/test_readme_assets.py, over the shipped models.)"""
 
 from __future__ import annotations
 
@@ -19,11 +17,11 @@ from conftest import require_chromium
 require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
 import torch  # noqa: E402
-from conftest import (REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_training_app,  # noqa: E402
+from conftest import (TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_training_app,  # noqa: E402
                       make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_browser import UPDATE_SCREENSHOTS, browser, page, picture, wait_for_grid, wait_for_picture  # noqa: E402,F401
+from test_browser import browser, page, picture, wait_for_grid, wait_for_picture  # noqa: E402,F401
 
 from explorer.edit.directions import MAX_STRENGTH  # noqa: E402
 from explorer.ui import edit_tab, interp_tab  # noqa: E402
@@ -160,8 +158,6 @@ def test_edit_drag_a_direction_and_load_its_recipe(page, tabs_app, tmp_path):
     wait_for_picture(page, saved, src2, edited)
     expect(page.locator("#ed-strength0 input[type=range]")).to_have_value(f"{strength:g}")
     expect(page.locator("#ed-dir0 input")).to_have_value(DIRECTION)
-    if UPDATE_SCREENSHOTS:
-        _screenshot(page, "screenshot-edit.png")
 
 
 def test_interpolate_drag_the_frame_slider(page, tabs_app):
@@ -183,8 +179,6 @@ def test_interpolate_drag_the_frame_slider(page, tabs_app):
     src1 = wait_for_picture(page, expected(int(frame)), src0, shown)
     expect(page.locator("#ip-info")).to_contain_text(f"Frame {int(frame) + 1} of 48")
     assert not np.array_equal(picture(page, src1), picture(page, src0))
-    if UPDATE_SCREENSHOTS:
-        _screenshot(page, "screenshot-interpolate.png")
 
 
 def test_train_start_watch_the_grid_and_stop(page, tabs_app):
@@ -227,11 +221,3 @@ def test_train_start_watch_the_grid_and_stop(page, tabs_app):
     expect(page.locator("#tr-notice")).to_contain_text("Stopping browser")
     expect(status).to_contain_text("browser: stopped", timeout=TRAIN_TIMEOUT_MS)
     assert json.loads((app.dirs.runs / "browser" / "status.json").read_text())["state"] == "stopped"
-
-
-def _screenshot(page, name: str) -> None:
-    out = REPO / "assets" / name
-    out.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(out), full_page=True)
-    with Image.open(out) as im:
-        assert im.width == 1280 and im.height >= 600

@@ -15,8 +15,6 @@ This module is the one place that writes assets/."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
 import time

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import images
+from . import images, limits
 from .edit import directions as dirs
 from .edit.interp import MODES, keyframe_path, walk_strengths
 from .edit.latents import MAX_SEED, latents_for_seeds, z_from_seed
 from .render import GridRequest, Renderer, RenderError, synthesis_kwargs
 from .style_render import StyleRenderer
 
-MAX_FRAMES = 600
-MAX_KEYS = 16
+MAX_FRAMES = limits.FRAMES
+MAX_KEYS = limits.KEYFRAMES
 SAMPLES = 2000          # latents sampled for PCA and for each direction's standard deviation
 
 

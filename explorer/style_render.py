@@ -21,15 +21,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from . import images
+from . import images, limits
 from .edit.latents import MAX_SEED, z_from_seed
 from .edit.mixing import mix_ws
 from .models import ARCHITECTURES
 from .render import Renderer, RenderError, display_factor, enlarge
 
 MAX_STRENGTH = 2.0      # noise strength sliders go from 0 (off) to 2 (twice the learned scale)
-MAX_VARIATIONS = 16     # stochastic variation: at most this many noise realisations at once
-MAX_MATRIX_SEEDS = 8    # style-mixing matrix: at most this many rows and columns
+MAX_VARIATIONS = limits.VARIATIONS      # stochastic variation: noise realisations at once
+MAX_MATRIX_SEEDS = limits.MATRIX_SEEDS  # style-mixing matrix: rows and columns, each
 MATRIX_TILE_PX = 128    # matrix tiles are enlarged (nearest) to about this many pixels
 SLOTS = ("a", "mix", "b")
 

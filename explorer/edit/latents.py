@@ -7,34 +7,47 @@ import re
 import numpy as np
 import torch
 
+from .. import limits
+
 MAX_SEED = 2**32 - 1
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", re.ASCII)
 
 
-def parse_seeds(text: str, max_count: int = 64) -> list[int]:
-    """"1-8, 42" -> [1, 2, ..., 8, 42]. Order kept, duplicates dropped; errors say what to type."""
-    seeds: list[int] = []
-    parts = [p for p in (text or "").replace(";", ",").split(",") if p.strip()]
-    if not parts:
-        raise ValueError("Type one or more seeds, e.g. 1-8, 42.")
-    for part in parts:
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def parse_seeds(text: str, max_count: int = 64, what: str = "seeds") -> list[int]:
+    """"1-8, 42" -> [1, 2, ..., 8, 42]. Order kept, duplicates dropped; errors say what to type.
+    More than max_count distinct seeds is refused before any is listed: "Too many {what}: at most
+    {max_count} at once; you asked for N." (what: e.g. "images per grid")."""
+    text = text or ""
+    if len(text) > limits.SEEDS_TEXT_CHARS:
+        raise ValueError(f"That seed list is {len(text)} characters long; at most {limits.SEEDS_TEXT_CHARS}. "
+                         "Use ranges, e.g. 0-63.")
+    spans: list[tuple[int, int]] = []
+    for part in (p for p in text.replace(";", ",").split(",") if p.strip()):
         m = _RANGE.match(part)
         if not m:
-            raise ValueError(f"{part.strip()!r} is not a seed or a range; type whole numbers like 1-8, 42.")
+            raise ValueError(f"{_short(part.strip())} is not a seed or a range; type whole numbers like 1-8, 42.")
+        if max(len(g.lstrip("0")) for g in m.groups() if g is not None) > len(str(MAX_SEED)):
+            raise ValueError(f"Seeds go from 0 to {MAX_SEED}; {_short(part.strip())} is too large.")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:
-            raise ValueError(f"Range {part.strip()!r} runs backwards; write it as {hi}-{lo}.")
+            raise ValueError(f"Range {_short(part.strip())} runs backwards; write it as {hi}-{lo}.")
         if hi > MAX_SEED:
             raise ValueError(f"Seeds go from 0 to {MAX_SEED}; {hi} is too large.")
-        if hi - lo + 1 > max_count:
-            raise ValueError(f"{part.strip()!r} is {hi - lo + 1} seeds; at most {max_count} at once.")
-        for s in range(lo, hi + 1):
-            if s not in seeds:
-                seeds.append(s)
-        if len(seeds) > max_count:
-            raise ValueError(f"That is more than {max_count} seeds; ask for fewer at once.")
-    return seeds
+        spans.append((lo, hi))
+    if not spans:
+        raise ValueError("Type one or more seeds, e.g. 1-8, 42.")
+    asked, end = 0, -1  # distinct seeds in the union of the ranges
+    for lo, hi in sorted(spans):
+        asked += max(0, hi - max(lo, end + 1) + 1)
+        end = max(end, hi)
+    if asked > max_count:
+        raise ValueError(f"Too many {what}: at most {max_count} at once; you asked for {asked}.")
+    return list(dict.fromkeys(s for lo, hi in spans for s in range(lo, hi + 1)))
 
 
 def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:

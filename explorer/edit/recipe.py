@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import limits
 from .latents import MAX_SEED
 
 FORMAT = 1
@@ -130,6 +131,8 @@ def from_dict(d) -> Recipe:
     model, sha = d.get("model"), d.get("sha256")
     if not isinstance(model, str) or not model:
         raise RecipeError("The recipe names no model (field 'model').")
+    if len(model) > limits.NAME_CHARS:
+        raise RecipeError(f"The recipe's model name is {len(model)} characters long; no model has a name that long.")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise RecipeError("Recipe field 'sha256' must be 64 lowercase hex digits.")
     seeds = _numbers(d, "seeds", 0, MAX_SEED, whole=True, max_len=64)
@@ -145,6 +148,8 @@ def from_dict(d) -> Recipe:
     for i, u in enumerate(dirs):
         if not isinstance(u, dict) or not isinstance(u.get("name"), str):
             raise RecipeError(f"Direction {i + 1} of the recipe has no name.")
+        if not u["name"] or len(u["name"]) > limits.NAME_CHARS:
+            raise RecipeError(f"Direction {i + 1} of the recipe needs a name of 1 to {limits.NAME_CHARS} characters.")
         vec = _numbers(u, "vector", -1.0, 1.0)
         if not vec:
             raise RecipeError(f"Direction {u['name']!r} of the recipe has no vector.")
@@ -177,13 +182,16 @@ def parse(data: bytes | str) -> Recipe:
 
         try:
             d = read_recipe(data)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise RecipeError(f"That PNG carries no readable recipe ({e}).") from None
         if d is None:
             raise RecipeError("That PNG carries no recipe; only images saved by GAN Explorer do.")
         return from_dict(d)
     try:
         d = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise RecipeError("That JSON is nested too deeply to be a recipe; pick a recipe .json or a saved .png."
+                          ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RecipeError(f"That file is neither a PNG nor valid JSON ({e}); pick a recipe .json or a saved .png."
                           ) from None

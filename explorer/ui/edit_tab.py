@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import limits
 from ..edit import directions as dirs
-from ..edit.latents import MAX_SEED, parse_seeds
+from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES
 from ..edit.recipe import DirectionUse
 from ..edit_render import Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import recipe_ui
+from . import inputs, recipe_ui
 from .services import Services
 
 SLOTS = 8        # directions applied at once
@@ -32,6 +33,7 @@ INTRO = ("Find **directions** in this model's latent space (*w* behind a mapping
 
 
 def _entry(services: Services, name: str | None) -> ModelEntry:
+    name = inputs.name(name, "Model")
     if not name:
         raise gr.Error("No model is selected. Train or import one, then press Refresh list.")
     entry = services.find_model(name)
@@ -64,10 +66,7 @@ def _directions(services: Services, entry: ModelEntry) -> dict[str, dirs.Directi
     return {d.name: d for d in dirs.load_directions(entry.path, G.w_dim)}
 
 
-def _whole(value, what: str, lo: int, hi: int) -> int:
-    if value is None or float(value) != int(float(value)) or not lo <= int(float(value)) <= hi:
-        raise gr.Error(f"{what} must be a whole number from {lo} to {hi}; got {value}.")
-    return int(float(value))
+_whole = inputs.whole
 
 
 def edits(services: Services, entry: ModelEntry, slots) -> tuple[Edit, ...]:
@@ -75,16 +74,16 @@ def edits(services: Services, entry: ModelEntry, slots) -> tuple[Edit, ...]:
     saved, ranges = _directions(services, entry), layer_ranges(_model(services, entry))
     out = []
     for name, strength, span in slots:
-        if not name or name == NONE or not float(strength):
+        name = inputs.name(name, "A direction")
+        strength = inputs.number(strength, "A strength (standard deviations)", -dirs.MAX_STRENGTH, dirs.MAX_STRENGTH)
+        if not name or name == NONE or not strength:
             continue
         if name not in saved:
-            raise gr.Error(f"Direction {name!r} is not saved beside this model; pick one from the list.")
-        if span not in ranges:
-            raise gr.Error(f"Layer range {span!r} does not fit this model; pick one from the list.")
-        if abs(float(strength)) > dirs.MAX_STRENGTH:
-            raise gr.Error(f"Strengths go from -{dirs.MAX_STRENGTH:g} to {dirs.MAX_STRENGTH:g} standard deviations.")
+            raise gr.Error(f"Direction {inputs.shown(name)} is not saved beside this model; pick one from the list.")
+        if not isinstance(span, str) or span not in ranges:
+            raise gr.Error(f"Layer range {inputs.shown(span)} does not fit this model; pick one from the list.")
         d = saved[name]
-        out.append(Edit(tuple(float(x) for x in d.vector), float(strength), d.std, ranges[span]))
+        out.append(Edit(tuple(float(x) for x in d.vector), strength, d.std, ranges[span]))
     return tuple(out)
 
 
@@ -98,9 +97,10 @@ def render(services: Services, model: str | None, seed, psi, *slot_values):
     seed = _whole(seed, "Seed", 0, MAX_SEED)
     slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
     applied = edits(services, entry, slots)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
     try:
-        original = services.edits.render(entry.path, seed, float(psi), (), key="edit-original")
-        edited = services.edits.render(entry.path, seed, float(psi), applied)
+        original = services.edits.render(entry.path, seed, psi, (), key="edit-original")
+        edited = services.edits.render(entry.path, seed, psi, applied)
     except RenderError as e:
         raise gr.Error(str(e)) from None
     runs = "" if edited.layers_run < 0 else f", {edited.layers_run} synthesis layers re-run"
@@ -138,28 +138,29 @@ def find(services: Services, model: str | None, method_label: str, k, span: str,
          keep: list | None, seeds_a: str, seeds_b: str, name: str):
     """Handler: find directions, save them beside the model; (table markdown, SLOTS direction-list updates)."""
     entry = _entry(services, model)
-    method = METHODS.get(method_label)
-    if method is None:
-        raise gr.Error(f"Pick a method: {', '.join(METHODS)}.")
-    k = _whole(k, "Number of directions", 1, 32)
+    method = METHODS[inputs.choice(method_label, "The method", METHODS)]
+    k = _whole(k, "Number of directions", 1, limits.DIRECTIONS_FOUND)
     G = _model(services, entry)
     ranges = layer_ranges(G)
     try:
         if method == "sefa":
-            if span not in ranges:
-                raise gr.Error(f"Layer range {span!r} does not fit this model; pick one from the list.")
+            if not isinstance(span, str) or span not in ranges:
+                raise gr.Error(f"Layer range {inputs.shown(span)} does not fit this model; pick one from the list.")
             found = services.edits.find_sefa(entry.path, k, ranges[span])
         elif method == "pca":
             found = services.edits.find_pca(entry.path, k)
         elif method == "supervised":
+            attribute = inputs.name(attribute, "The attribute")
             if not attribute:
                 raise gr.Error("Pick the attribute to find (the list comes from the model's attribute classifier).")
-            found = [services.edits.find_supervised(entry.path, attribute, [a for a in keep or [] if a != attribute])]
+            if not isinstance(keep or [], list):
+                raise gr.Error(f"Keep unchanged takes a list of attributes; got {inputs.shown(keep)}.")
+            keep = [inputs.name(a, "An attribute to keep") for a in keep or []]
+            found = [services.edits.find_supervised(entry.path, attribute, [a for a in keep if a and a != attribute])]
         else:
-            try:
-                a, b = parse_seeds(seeds_a, max_count=64), parse_seeds(seeds_b, max_count=64)
-            except ValueError as e:
-                raise gr.Error(str(e)) from None
+            a = inputs.seeds(seeds_a, "seeds in group A", limits.MEANS_SEEDS)
+            b = inputs.seeds(seeds_b, "seeds in group B", limits.MEANS_SEEDS)
+            name = inputs.name(name, "The name")
             label = (name or "").strip() or f"means {seeds_a.strip()} → {seeds_b.strip()}"
             found = [services.edits.find_means(entry.path, label, a, b)]
     except RenderError as e:
@@ -181,7 +182,7 @@ def build_recipe(services: Services, model, seed, psi, *slot_values):
     entry = _entry(services, model)
     slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
     applied = edits(services, entry, slots)
-    names = [s[0] for s in slots if s[0] and s[0] != NONE and float(s[1])]
+    names = [s[0] for s in slots if s[0] and s[0] != NONE and float(s[1])]  # edits() checked them
     uses = [DirectionUse(n, list(e.vector), e.strength, e.std, list(e.layers) if e.layers else None)
             for n, e in zip(names, applied)]
     recipe = recipe_ui.new_recipe(services, entry, "edit", [_whole(seed, "Seed", 0, MAX_SEED)],
@@ -266,7 +267,8 @@ def create_edit_tab(services: Services) -> dict:
                         "attributes. **Difference of means**: from group A's seeds to group B's.")
             with gr.Row():
                 method = gr.Radio(list(METHODS), value="SeFa (closed form)", label="Method", elem_id="ed-method")
-                k = gr.Slider(1, 32, value=8, step=1, label="How many (SeFa, PCA)", elem_id="ed-k")
+                k = gr.Slider(1, limits.DIRECTIONS_FOUND, value=8, step=1, label="How many (SeFa, PCA)",
+                              elem_id="ed-k")
                 span = gr.Dropdown([], label="Layers (SeFa)", elem_id="ed-find-layers", allow_custom_value=True)
             with gr.Row():
                 attribute = gr.Dropdown([], label="Attribute (supervised)", elem_id="ed-attribute", allow_custom_value=True)

@@ -6,13 +6,13 @@ import time
 
 import gradio as gr
 
-from ..edit.latents import parse_seeds
+from .. import limits
 from ..render import GridRequest, RenderError
-from . import recipe_ui
+from . import inputs, recipe_ui
 from .import_panel import create_import_panel
 from .services import Services
 
-MAX_SEEDS = 64
+MAX_SEEDS = limits.GRID_IMAGES
 EMPTY_TEXT = (
     "**No models found yet.** Shipped checkpoints live in `weights/` (a `.safetensors` file plus a `.json` "
     "file of the same name). Train one from a terminal, e.g.\n\n"
@@ -37,15 +37,17 @@ def describe(entry, meta: dict, n: int, ms: float) -> str:
 
 def generate(services: Services, model_name: str | None, seeds_text: str, psi: float):
     """Handler: (grid uint8 [H, W, C], info markdown). Problems become gr.Error sentences."""
+    model_name = inputs.name(model_name, "Model")
     if not model_name:
         raise gr.Error("No model is selected. Train or import one, then press Refresh list.")
     entry = services.find_model(model_name)
     if entry is None:
         raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    seeds = inputs.seeds(seeds_text, "images per grid", MAX_SEEDS)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
     try:
-        seeds = parse_seeds(seeds_text, max_count=MAX_SEEDS)
         t0 = time.perf_counter()
-        grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), float(psi)))
+        grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), psi))
         ms = (time.perf_counter() - t0) * 1000
         _, meta = services.renderer.model(entry.path)
     except (ValueError, RenderError) as e:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from .. import limits
 from ..importers import ImportRefused, import_checkpoint
+from . import inputs
 from .services import Services
 
 # The server refuses larger uploads itself (max_file_size in ui/app.py's LAUNCH_OPTIONS); this is the
@@ -34,7 +36,7 @@ def import_upload(services: Services, file_path: str | None, name: str | None):
     if not file_path:
         raise gr.Error("Choose a checkpoint file to import first.")
     src = Path(file_path)
-    name = (name or "").strip() or default_name(src.name)
+    name = inputs.text(name, "The name", limits.NAME_CHARS).strip() or default_name(src.name)
     try:
         size = src.stat().st_size
     except OSError:

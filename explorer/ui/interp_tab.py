@@ -9,12 +9,11 @@ import torch
 
 from ..edit import directions as dirs
 from ..edit.interp import MODES, write_gif, write_mp4
-from ..edit.latents import parse_seeds
 from ..edit.recipe import DirectionUse
 from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import recipe_ui
+from . import inputs, recipe_ui
 from .edit_tab import NONE, _entry, _model, _whole
 from .services import Services
 
@@ -29,37 +28,34 @@ INTRO = ("**Keyframes**: the path visits the seeds in order, interpolated in *z*
 
 
 def _edit(services: Services, entry: ModelEntry, name: str | None, strength) -> Edit | None:
+    name = inputs.name(name, "The direction")
+    strength = inputs.number(strength, "The strength (standard deviations)", -dirs.MAX_STRENGTH, dirs.MAX_STRENGTH)
     if not name or name == NONE:
         return None
     saved = {d.name: d for d in dirs.load_directions(entry.path, _model(services, entry).w_dim)}
     if name not in saved:
-        raise gr.Error(f"Direction {name!r} is not saved beside this model; find one in the Edit tab.")
-    if abs(float(strength)) > dirs.MAX_STRENGTH:
-        raise gr.Error(f"Strengths go from -{dirs.MAX_STRENGTH:g} to {dirs.MAX_STRENGTH:g} standard deviations.")
+        raise gr.Error(f"Direction {inputs.shown(name)} is not saved beside this model; find one in the Edit tab.")
     d = saved[name]
-    return Edit(tuple(float(x) for x in d.vector), float(strength), d.std, None)
+    return Edit(tuple(float(x) for x in d.vector), strength, d.std, None)
 
 
 def path(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength):
     """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
     entry = _entry(services, model)
-    if kind not in KINDS:
-        raise gr.Error(f"Pick a path: {', '.join(KINDS)}.")
-    try:
-        keys = parse_seeds(keys_text, max_count=MAX_KEYS)
-    except ValueError as e:
-        raise gr.Error(str(e)) from None
+    kind = inputs.choice(kind, "The path", KINDS)
+    keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS)
     frames = _whole(frames, "Frames", 2, MAX_FRAMES)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
     edit = _edit(services, entry, direction, strength)
     try:
         if kind == "Direction walk":
             if edit is None or not edit.strength:
                 raise gr.Error("A direction walk needs a direction and a strength other than 0.")
-            ws = services.edits.walk(entry.path, keys[0], float(psi), edit, frames)
+            ws = services.edits.walk(entry.path, keys[0], psi, edit, frames)
         else:
             if len(keys) < 2:
                 raise gr.Error("Give at least two keyframe seeds, e.g. 0, 5, 9.")
-            ws = services.edits.path(entry.path, keys, frames, mode, space, float(psi), (edit,) if edit else ())
+            ws = services.edits.path(entry.path, keys, frames, mode, space, psi, (edit,) if edit else ())
     except RenderError as e:
         raise gr.Error(str(e)) from None
     return entry, ws, keys, edit
@@ -86,9 +82,7 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
            fps, progress=None):
     """Handler: the path written as a GIF or an MP4 under Services.export_path; (file path, info)."""
     entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
-    fps = float(fps)
-    if not 1 <= fps <= 60:
-        raise gr.Error("Frames per second go from 1 to 60.")
+    fps = inputs.number(fps, "Frames per second", 1, 60)
 
     def report(done, total, what):
         if progress is not None:
@@ -106,6 +100,7 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
 def build_recipe(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, fps,
                  frame):
     entry, ws, keys, edit = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    inputs.number(fps, "Frames per second", 1, 60)
     uses = [DirectionUse(direction, list(edit.vector), edit.strength, edit.std, None)] if edit else []
     recipe = recipe_ui.new_recipe(
         services, entry, "interpolate", keys, truncation_psi=float(psi), directions=uses,
@@ -199,8 +194,8 @@ def create_interp_tab(services: Services) -> dict:
         return export(services, "mp4", *args, progress=progress)
 
     def _frames(n, f):  # the frame slider spans the path
-        n = int(n)
-        return gr.update(maximum=n - 1, value=min(int(f), n - 1))
+        n = _whole(n, "Frames", 2, MAX_FRAMES)
+        return gr.update(maximum=n - 1, value=min(_whole(f, "Frame", 0, MAX_FRAMES), n - 1))
 
     def _open(m, *rest):
         if not m:

@@ -8,13 +8,15 @@ import os
 import gradio as gr
 import pandas as pd
 
+from .. import limits
 from ..attributes import ClassifierError
 from ..metrics.evaluate import METRICS, Job, MetricError, append_to_card, history, run
 from ..metrics.features import INCEPTION_ENV, FeatureNetError
 from ..metrics.maths import SampleCountError
+from . import inputs
 from .services import Services
 
-MAX_N = 20000
+MAX_N = limits.METRIC_SAMPLES
 TABLE_COLUMNS = ["snapshot", "kimg", "metric", "value", "net", "n_real", "n_fake", "seconds", "date"]
 INTRO = (
     "Numbers to judge a model by, each with the **feature network** it used: `lite0` (EfficientNet-Lite0 trained "
@@ -55,21 +57,24 @@ def show_history(services: Services, model_name: str | None):
 def measure(services: Services, model_name: str | None, metrics: list[str], n, nets: list[str],
             progress=gr.Progress()):
     """Handler: run the metrics, append them to the card; (summary markdown, this run's table, history, curve)."""
+    model_name = inputs.name(model_name, "Model")
     if not model_name:
         raise gr.Error("No model is selected. Pick one, or train one and press Refresh list.")
     entry = services.find_model(model_name)
     if entry is None:
         raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    metrics, nets = _ticked(metrics, "Metrics"), _ticked(nets, "Feature networks")
     if not metrics:
         raise gr.Error("Tick at least one metric.")
     if not nets and set(metrics) - {"sep"}:
         raise gr.Error("Tick at least one feature network.")
-    if n is None or float(n) != int(n) or not 2 <= int(n) <= MAX_N:
-        raise gr.Error(f"Samples must be a whole number from 2 to {MAX_N}; got {n}.")
+    n = inputs.whole(n, "Samples", 2, MAX_N)
     unknown = set(nets) - set(net_choices())
     if unknown:
         raise gr.Error(f"Unknown feature network(s) {sorted(unknown)}; choose from {', '.join(net_choices())}.")
-    job = Job(entry.path, tuple(m for m in METRICS if m in metrics), int(n), tuple(nets) or ("lite0",))
+    if set(metrics) - set(METRICS):
+        raise gr.Error(f"Unknown metric(s) {sorted(set(metrics) - set(METRICS))}; choose from {', '.join(METRICS)}.")
+    job = Job(entry.path, tuple(m for m in METRICS if m in metrics), n, tuple(nets) or ("lite0",))
     try:
         progress(0.0, desc="loading networks")
         rows = run(job, progress=lambda f, s: progress(f, desc=s))
@@ -82,6 +87,13 @@ def measure(services: Services, model_name: str | None, metrics: list[str], n, n
                "appended to its card.")
     hist, curve = show_history(services, model_name)
     return summary, table, hist, curve
+
+
+def _ticked(values, what: str) -> list[str]:
+    """A checkbox group's value: a list of names (which are checked against the choices after)."""
+    if not isinstance(values or [], list) or len(values or []) > 16 or not all(isinstance(v, str) for v in values or []):
+        raise gr.Error(f"{what} takes a list of up to 16 names; got {inputs.shown(values)}.")
+    return [inputs.name(v, what) for v in values or []]
 
 
 def refresh(services: Services, current: str | None):

@@ -8,15 +8,15 @@ import time
 
 import gradio as gr
 
-from .. import images
+from .. import images, limits
 from ..edit.interp import MODES
-from ..edit.latents import MAX_SEED, parse_seeds
+from ..edit.latents import MAX_SEED
 from ..render import Growth, RenderError, display_factor, display_grid, growth_strip
 from ..weights import ModelEntry
-from . import recipe_ui
+from . import inputs, recipe_ui
 from .services import Services
 
-MAX_SEEDS = 16  # every image is enlarged to ~256 px: 16 of them is a 1 MP picture already
+MAX_SEEDS = limits.PROGAN_IMAGES
 TRAIN_COMMAND = "python -m explorer.train --recipe progan --data faces --res 32 --kimg 200 --out runs/progan-faces"
 EMPTY_TEXT = (
     "**No ProGAN model found yet.** This tab needs a progressively grown model. Train a small one from a "
@@ -36,16 +36,12 @@ def progan_models(services: Services) -> list[ModelEntry]:
 
 def _entry(services: Services, model_name: str | None) -> ModelEntry:
     try:
-        return services.pick_model(model_name, "progressive", "ProGAN", "does not grow")
+        return services.pick_model(inputs.name(model_name, "Model"), "progressive", "ProGAN", "does not grow")
     except LookupError as e:
         raise gr.Error(str(e)) from None
 
 
-def _whole(value, what: str, lo: int, hi: int) -> int:
-    """A whole number in [lo, hi] from a slider or number box, else a gr.Error saying what to enter."""
-    if value is None or float(value) != int(float(value)) or not lo <= int(float(value)) <= hi:
-        raise gr.Error(f"{what} must be a whole number from {lo} to {hi}; got {value}.")
-    return int(float(value))
+_whole = inputs.whole  # a whole number in [lo, hi] from a slider or number box, else a gr.Error
 
 
 def _growth(services: Services, entry: ModelEntry) -> Growth:
@@ -73,10 +69,11 @@ def render(services: Services, model_name: str | None, seeds_text: str, stage, a
     """Handler: (picture uint8 [H, W, C], info markdown) for the seeds at (stage, alpha)."""
     entry = _entry(services, model_name)
     stage = _whole(stage, "Stage", 0, 10)
+    seeds = inputs.seeds(seeds_text, "images per view", MAX_SEEDS)
+    alpha = inputs.number(alpha, "Alpha")  # finite; render_stage says which range
     try:
-        seeds = parse_seeds(seeds_text, max_count=MAX_SEEDS)
         t0 = time.perf_counter()
-        raw = services.renderer.render_stage(entry.path, tuple(seeds), stage, float(alpha))  # [N, r, r, C]
+        raw = services.renderer.render_stage(entry.path, tuple(seeds), stage, alpha)  # [N, r, r, C]
         picture = display_grid(raw)
         ms = (time.perf_counter() - t0) * 1000
     except (ValueError, RenderError) as e:
@@ -84,7 +81,7 @@ def render(services: Services, model_name: str | None, seeds_text: str, stage, a
     r = raw.shape[1]
     fade = " (no effect at 4×4: nothing fades in)" if stage == 0 else ""
     info = (f"**Stage {stage}: {r}×{r} pixels**, shown enlarged (nearest) · "
-            f"alpha {float(alpha):.2f}{fade} · {len(seeds)} image{'s' if len(seeds) != 1 else ''} in {ms:.0f} ms")
+            f"alpha {alpha:.2f}{fade} · {len(seeds)} image{'s' if len(seeds) != 1 else ''} in {ms:.0f} ms")
     return _squeeze(picture), info
 
 
@@ -107,17 +104,17 @@ def interpolate(services: Services, model_name: str | None, seed_a, seed_b, t, m
     """Handler: (picture, info) for the latent a fraction t of the way from seed A's z to seed B's."""
     entry = _entry(services, model_name)
     a, b = _whole(seed_a, "Seed A", 0, MAX_SEED), _whole(seed_b, "Seed B", 0, MAX_SEED)
-    if mode not in MODES:
-        raise gr.Error(f"Mode must be one of {', '.join(MODES)}.")
+    mode = inputs.choice(mode, "Mode", MODES)
+    t = inputs.number(t, "t", 0.0, 1.0)
     try:
         t0 = time.perf_counter()
-        raw = services.renderer.render_interpolation(entry.path, a, b, [float(t)], mode)  # [1, r, r, C]
+        raw = services.renderer.render_interpolation(entry.path, a, b, [t], mode)  # [1, r, r, C]
         picture = display_grid(raw)
         ms = (time.perf_counter() - t0) * 1000
     except (ValueError, RenderError) as e:
         raise gr.Error(str(e)) from None
     r = raw.shape[1]
-    return _squeeze(picture), (f"**t = {float(t):.2f}** from seed {a} to seed {b}, {mode} · {r}×{r} pixels "
+    return _squeeze(picture), (f"**t = {t:.2f}** from seed {a} to seed {b}, {mode} · {r}×{r} pixels "
                                f"(the trained stage) · {ms:.0f} ms")
 
 

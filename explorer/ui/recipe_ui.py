@@ -13,6 +13,7 @@ import numpy as np
 from .. import images
 from ..edit import recipe as rc
 from ..weights import ModelEntry
+from . import inputs as parse
 from .services import Services
 
 
@@ -108,12 +109,14 @@ def wire_generate(row: dict, services: Services, inputs: list, outputs: list) ->
 
 def wire_progan(row: dict, services: Services, inputs: list, outputs: list) -> None:
     """inputs [model, seeds, stage, alpha, seed_a, seed_b, t, mode]; outputs [image, info, interp, interp_info]."""
-    from ..edit.latents import parse_seeds
+    from ..edit.interp import MODES
+    from ..edit.latents import MAX_SEED, parse_seeds
     from . import progan_tab as tab
 
     def build(model, seeds, stage, alpha, a, b, t, mode):
         picture, _ = tab.render(services, model, seeds, stage, alpha)
-        extra = {"seed_a": int(a), "seed_b": int(b), "t": float(t), "mode": mode}
+        extra = {"seed_a": parse.whole(a, "Seed A", 0, MAX_SEED), "seed_b": parse.whole(b, "Seed B", 0, MAX_SEED),
+                 "t": parse.number(t, "t", 0.0, 1.0), "mode": parse.choice(mode, "Mode", MODES)}
         return new_recipe(services, services.find_model(model), "progan", parse_seeds(seeds, tab.MAX_SEEDS),
                           stage=int(stage), alpha=float(alpha), extra=extra), picture
 

@@ -13,12 +13,12 @@ import gradio as gr
 import numpy as np
 
 from .. import images
-from ..edit.latents import MAX_SEED, parse_seeds
+from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
-from . import recipe_ui
+from . import inputs, recipe_ui
 from .services import Services
 
 MAX_WS = 18       # style inputs of a 1024x1024 model: two per resolution from 4 to 1024
@@ -70,7 +70,7 @@ def stylegan_models(services: Services) -> list[ModelEntry]:
 
 def _entry(services: Services, model_name: str | None) -> ModelEntry:
     try:
-        return services.pick_model(model_name, "mixing", "StyleGAN", "has no per-layer styles")
+        return services.pick_model(inputs.name(model_name, "Model"), "mixing", "StyleGAN", "has no per-layer styles")
     except LookupError as e:
         raise gr.Error(str(e)) from None
 
@@ -82,22 +82,21 @@ def _describe(services: Services, entry: ModelEntry) -> StyleModel:
         raise gr.Error(str(e)) from None
 
 
-def _whole(value, what: str, lo: int, hi: int) -> int:
-    if value is None or float(value) != int(float(value)) or not lo <= int(float(value)) <= hi:
-        raise gr.Error(f"{what} must be a whole number from {lo} to {hi}; got {value}.")
-    return int(float(value))
+_whole = inputs.whole
 
 
 def _request(services: Services, c: Controls) -> tuple[ModelEntry, StyleModel, StyleRequest]:
     entry = _entry(services, c.model)
     sm = _describe(services, entry)
-    if c.noise_mode not in NOISE_MODES:
-        raise gr.Error(f"Noise mode must be one of {', '.join(NOISE_MODES)}.")
-    mix = [float(t) for t in c.mix[:sm.num_ws]] + [0.0] * max(0, sm.num_ws - len(c.mix))
-    strengths = [float(s) for s in c.strengths[:sm.num_layers]] + [1.0] * max(0, sm.num_layers - len(c.strengths))
+    inputs.choice(c.noise_mode, "Noise mode", NOISE_MODES)
+    mix = [inputs.number(t, "A mix weight", 0.0, 1.0) for t in c.mix[:sm.num_ws]]
+    mix += [0.0] * max(0, sm.num_ws - len(c.mix))
+    strengths = [inputs.number(s, "A noise strength", 0.0, MAX_STRENGTH) for s in c.strengths[:sm.num_layers]]
+    strengths += [1.0] * max(0, sm.num_layers - len(c.strengths))
+    psi = inputs.number(c.psi, "Truncation ψ", -1.0, 1.5)
     cutoff = None if c.cutoff is None else min(_whole(c.cutoff, "Truncation cutoff", 0, MAX_WS), sm.num_ws)
     req = StyleRequest(entry.path, _whole(c.seed_a, "Seed A", 0, MAX_SEED), _whole(c.seed_b, "Seed B", 0, MAX_SEED),
-                       tuple(mix), float(c.psi), None if cutoff == sm.num_ws else cutoff, c.noise_mode,
+                       tuple(mix), psi, None if cutoff == sm.num_ws else cutoff, c.noise_mode,
                        _whole(c.noise_seed, "Noise seed", 0, MAX_SEED), tuple(strengths))
     return entry, sm, req
 
@@ -148,8 +147,7 @@ def select_model(services: Services, model_name: str | None) -> list:
 
 def apply_preset(services: Services, preset: str, c: Controls):
     """Handler: the mix sliders set to a preset for this model, and the render with them."""
-    if preset not in PRESETS:
-        raise gr.Error(f"Preset must be one of {', '.join(PRESETS)}.")
+    inputs.choice(preset, "Preset", PRESETS)
     sm = _describe(services, _entry(services, c.model))
     weights = preset_weights(preset, list(sm.ws_resolutions))
     if preset in PRESET_RANGES and not any(weights):
@@ -196,13 +194,9 @@ def variation(services: Services, c: Controls, k):
 def matrix(services: Services, c: Controls, rows_text: str, cols_text: str, preset: str):
     """Handler: (path, path, info) of the style-mixing matrix PNG (shown and downloadable, with its recipe)."""
     entry, sm, req = _request(services, c)
-    if preset not in PRESETS:
-        raise gr.Error(f"Preset must be one of {', '.join(PRESETS)}.")
-    try:
-        rows = parse_seeds(rows_text, max_count=MAX_MATRIX_SEEDS)
-        cols = parse_seeds(cols_text, max_count=MAX_MATRIX_SEEDS)
-    except ValueError as e:
-        raise gr.Error(str(e)) from None
+    inputs.choice(preset, "Preset", PRESETS)
+    rows = inputs.seeds(rows_text, "A seeds (rows)", MAX_MATRIX_SEEDS)
+    cols = inputs.seeds(cols_text, "B seeds (columns)", MAX_MATRIX_SEEDS)
     weights = preset_weights(preset, list(sm.ws_resolutions))
     req = replace(req, mix=tuple(weights))
     try:
@@ -259,6 +253,7 @@ def create_stylegan_tab(services: Services) -> dict:
                     "(64 px and up) resolutions, computed from this model's own layers.")
         with gr.Row():
             preset_btns = [gr.Button(p, size="sm", min_width=80, elem_id=f"sg-preset-{p.lower()}") for p in PRESETS]
+            preset_name = gr.Dropdown(list(PRESETS), value=PRESETS[0], visible=False, elem_id="sg-preset-name")
         with gr.Row(elem_id="sg-mix-sliders"):
             mix = [gr.Slider(0.0, 1.0, value=0.0, step=0.01, label=f"w{i}", min_width=180, visible=False,
                              elem_id=f"sg-w{i}") for i in range(MAX_WS)]
@@ -339,9 +334,12 @@ def create_stylegan_tab(services: Services) -> dict:
     gr.on([*(s.input for s in mix + strengths), psi.input, cutoff.input, noise_mode.input, seed_a.submit,
            seed_a.blur, seed_b.submit, seed_b.blur, noise_seed.submit, noise_seed.blur],
           _render, inputs, shown, api_name="style_render", **live)
-    for i, b in enumerate(preset_btns):  # the button's label is its preset name
-        b.click(_preset, [b, *inputs], [*mix, *shown], api_name="style_preset" if i == 0 else f"style_preset_{i}",
-                api_visibility="public" if i == 0 else "private", **live)
+    # Each button applies its own preset. The public endpoint (the first button's) takes the preset's name as
+    # an input, hidden on the page where it stays PRESETS[0], so that an API client can name any preset.
+    preset_btns[0].click(_preset, [preset_name, *inputs], [*mix, *shown], api_name="style_preset", **live)
+    for i, b in enumerate(preset_btns[1:], 1):
+        b.click(lambda *args, p=PRESETS[i]: _preset(p, *args), inputs, [*mix, *shown], api_name=f"style_preset_{i}",
+                api_visibility="private", **live)
     rand_a.click(_random_a, inputs, [seed_a, *shown], api_name="style_random_a", **live)
     rand_b.click(_random_b, inputs, [seed_b, *shown], api_name="style_random_b", **live)
     gr.on([var_btn.click, k.input], _variation, [*inputs, k], [var_img, heat_img, var_info],

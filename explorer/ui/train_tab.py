@@ -19,6 +19,7 @@ from ..train.data import BUILTIN
 from ..train.jobs import BusyError, JobError, JobSpec, RunStatus, all_option_names, arch_options, \
     parse_model_opts, parse_option, recipe_options
 from ..train.recipes import RECIPES
+from . import inputs
 from .services import Services
 
 UPLOAD, FOLDER = "upload a .zip", "folder on this server"
@@ -37,8 +38,7 @@ def recipe_changed(recipe: str):
 
     The advanced boxes are one per TrainConfig field any recipe sets (all_option_names); a recipe
     shows those its RECIPES entry sets (recipe_options), so a new recipe needs no change here."""
-    if recipe not in RECIPES:
-        raise gr.Error(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
+    recipe = inputs.choice(recipe, "The recipe", list(RECIPES))
     spec, own = RECIPES[recipe], {o.name: o for o in recipe_options(recipe)}
     hint = ", ".join(f"{k}={v}" for k, v in arch_options(recipe).items())
     boxes = [gr.update(visible=n in own, value=_box_value(own[n].default) if n in own else None,
@@ -56,8 +56,10 @@ def _box_value(v):
 def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, device, name, arch_text,
               option_values) -> JobSpec:
     """The form as a JobSpec; the recipe's own options only, each parsed as its field's type."""
-    if recipe not in RECIPES:
-        raise JobError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
+    recipe = inputs.choice(recipe, "The recipe", list(RECIPES))
+    folder, name, arch_text = (inputs.text(v, what) for v, what in ((folder, "The folder"), (name, "The run name"),
+                                                                    (arch_text, "Architecture options")))
+    option_values = [inputs.text(v, n) if isinstance(v, str) else v for n, v in zip(all_option_names(), option_values)]
     own = {o.name: o for o in recipe_options(recipe)}
     options = {n: parse_option(own[n], v) for n, v in zip(all_option_names(), option_values) if n in own}
     source = "upload" if data == UPLOAD else (folder or "").strip() if data == FOLDER else data
@@ -67,9 +69,10 @@ def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, 
     def num(v, what, whole=False):
         if v is None or v == "":
             return None
-        if whole and float(v) != int(float(v)):
+        v = inputs.number(v, what)
+        if whole and v != int(v):
             raise JobError(f"{what} must be a whole number, got {v}.")
-        return int(float(v)) if whole else float(v)
+        return int(v) if whole else v
     return JobSpec(recipe, source, num(res, "Resolution", True) or 0, num(kimg, "kimg"),
                    batch=num(batch, "Batch size", True), lr_g=num(lr_g, "G learning rate"),
                    lr_d=num(lr_d, "D learning rate"), seed=num(seed, "Seed", True) or 0, device=device or "auto",
@@ -97,14 +100,16 @@ def stop(services: Services, run: str | None):
 
 
 def resume(services: Services, run: str | None, extend_kimg, device: str):
+    extend_kimg = inputs.number(extend_kimg or 0, "Resume up to kimg", 0)
     try:
-        services.jobs.resume(_need(run), float(extend_kimg) if extend_kimg else None, device or "auto")
+        services.jobs.resume(_need(run), extend_kimg or None, device or "auto")
     except JobError as e:
         raise gr.Error(str(e)) from None
     return f"Resuming **{run}** from its last snapshot."
 
 
 def _need(run: str | None) -> str:
+    run = inputs.name(run, "The run")
     if not run:
         raise JobError("No run is selected; start one, or pick one from the list.")
     return run
@@ -171,7 +176,7 @@ def poll(services: Services, run: str | None, seen: dict | None):
     if not run:
         return (gr.skip(),) * 7 + (seen,)
     try:
-        st = services.jobs.status(run)
+        st = services.jobs.status(_need(run))
     except JobError as e:
         raise gr.Error(str(e)) from None
     seen = dict(seen) if seen and seen.get("run") == run else {"run": run}
@@ -201,14 +206,14 @@ def _snapshot(services: Services, run: str | None, index):
     snaps = services.jobs.snapshots(_need(run))
     if not snaps:
         raise JobError(f"{run} has saved no snapshot yet.")
-    i = min(max(int(index or 0), 0), len(snaps) - 1)
+    i = min(max(int(inputs.number(index or 0, "The snapshot")), 0), len(snaps) - 1)
     return i, snaps
 
 
 def show_snapshot(services: Services, run: str | None, index):
     """Handler: (grid of seeds 0-15 from the snapshot, caption)."""
     try:
-        if run and not services.jobs.snapshots(run):
+        if run and not services.jobs.snapshots(_need(run)):
             return None, "No snapshot yet."
         i, snaps = _snapshot(services, run, index)
         path = str(snaps[i][1])

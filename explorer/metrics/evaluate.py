@@ -121,7 +121,8 @@ def real_features(spec: str, res: int, channels: int, net: FeatureNet, n: int,
     """[n_real, D] features of the model's training data at its resolution, cached per dataset,
     resolution, channels, feature network (its weights' hash) and count. faces: the same images
     (seed 0) a model trained on them saw; mnist has 5,000 in all, so n_real <= 5,000."""
-    stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net.key}"
+    # "order2": subsets spread over the whole set (explorer.train.data.load_dataset), not its first images.
+    stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net.key}-order2"
     path = cache_dir() / f"{stem}-n{n}.npy"
     if path.is_file():
         return np.load(path)

@@ -314,7 +314,8 @@ def extract_upload(zip_path: str | Path, dest: str | Path, *, max_total_bytes: i
 def load_dataset(spec: str, res: int, *, channels: int | None = None, size: int | None = None,
                  seed: int = 0) -> ImageDataset:
     """"mnist" | "faces" | "emoji" | a folder | a .zip. channels=None takes the source's natural one
-    (1 for mnist, 3 otherwise); size limits the number of images (faces: how many to render)."""
+    (1 for mnist, 3 otherwise); size limits the number of images (faces: how many to render; other
+    sets: that many spread over the whole set, in a fixed order)."""
     _check_res(res)
     if channels not in (None, 1, 3):
         raise DatasetError(f"channels must be 1 or 3, got {channels}")
@@ -326,9 +327,13 @@ def load_dataset(spec: str, res: int, *, channels: int | None = None, size: int 
         ds = load_emoji(res, channels or 3)
     else:
         ds = load_image_files(spec, res, channels or 3)
-    if size is not None and size < len(ds):
-        ds.images = ds.images[:size]
-        ds.labels = None if ds.labels is None else ds.labels[:size]
+    if size is not None and spec != "faces":
+        # A fixed spread of the whole set, not its first images: MNIST and emoji are stored grouped
+        # by class. The order depends only on the set's size, so the first k of a size-n subset are
+        # the size-k subset (the metrics' feature cache relies on it).
+        order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:size]
+        ds.images = ds.images[order]
+        ds.labels = None if ds.labels is None else ds.labels[order]
     return ds
 
 

@@ -13,6 +13,8 @@ MATRIX_SEEDS = 8          # StyleGAN style-mixing matrix: A seeds (rows) and B s
 VARIATIONS = 16           # StyleGAN stochastic variation: noise realisations rendered at once
 KEYFRAMES = 16            # Interpolate tab: keyframe seeds of one path
 FRAMES = 600              # Interpolate tab: frames of one path, previewed or exported (25 s at 24 fps)
+EXPORT_PIXELS = 600 * 256 * 256  # Interpolate tab: frames x pixels of one GIF/MP4, ~120 MB held as RGB;
+#                                  all 600 frames up to 256 px, fewer for larger models (37 at 1024 px)
 MEANS_SEEDS = 64          # Edit tab: seeds in each group of a difference-of-means direction
 DIRECTIONS_FOUND = 32     # Edit tab: directions one SeFa or PCA search returns
 METRIC_SAMPLES = 20000    # Metrics tab: generated (and real) images of one measurement

@@ -666,3 +666,24 @@ def test_the_controls_offer_what_the_limits_allow(local):
     from explorer.ui import generate_tab, progan_tab
 
     assert (generate_tab.MAX_SEEDS, progan_tab.MAX_SEEDS) == (limits.GRID_IMAGES, limits.PROGAN_IMAGES)
+
+
+def test_an_export_of_a_large_model_is_capped_by_its_pixels(tmp_path):
+    """A GIF/MP4 holds every frame in memory: 600 frames of 256 px are allowed, of 1024 px only as many
+    as fit in the same pixel budget, refused before any frame is rendered."""
+    import torch
+
+    from explorer.models import build_generator
+    from explorer.ui import interp_tab
+    from explorer.ui.services import Services
+    from explorer.weights import save_generator
+
+    (tmp_path / "weights").mkdir()
+    config = {"res": 1024, "channels": 3, "z_dim": 8, "fmap_base": 16, "fmap_max": 4, "fmap_min": 4}
+    save_generator(tmp_path / "weights" / "big", build_generator("progan", config), "progan", config,
+                   {"kimg": 1, "data": "faces", "recipe": "progan"})
+    services = Services(tmp_path / "weights", tmp_path / "runs", torch.device("cpu"))
+    t0 = time.perf_counter()
+    with pytest.raises(gr.Error, match=r"At most 37 frames of 1024×1024 px per export; you asked for 600\."):
+        interp_tab.export(services, "gif", "big", "Keyframes", "0, 1", "z", "linear", 600, 1.0, "(none)", 0.0, 24)
+    assert time.perf_counter() - t0 < 5.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 import torch
 
+from .. import limits
 from ..edit import directions as dirs
 from ..edit.interp import MODES, write_gif, write_mp4
 from ..edit.recipe import DirectionUse
@@ -83,6 +84,10 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
     """Handler: the path written as a GIF or an MP4 under Services.export_path; (file path, info)."""
     entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
     fps = inputs.number(fps, "Frames per second", 1, 60)
+    side = entry.res * display_factor(entry.res)  # each exported frame is side x side pixels, held in memory
+    most = max(2, limits.EXPORT_PIXELS // side**2)
+    if ws.shape[0] > most:
+        raise gr.Error(f"At most {most} frames of {side}×{side} px per export; you asked for {ws.shape[0]}.")
 
     def report(done, total, what):
         if progress is not None:

@@ -98,13 +98,8 @@ def shipped_app(tmp_path_factory):
     shutil.copytree(REPO / "weights", dirs.weights)
     dirs.runs.mkdir()
     app_gen = launch_app(dirs)
-    app = next(app_gen)
-    threads = torch.get_num_threads()
-    try:
-        yield app, Services(dirs.weights, dirs.runs, torch.device("cpu")), Shipped(dirs.weights)
-    finally:
-        torch.set_num_threads(threads)
-        app_gen.close()
+    yield next(app_gen), Services(dirs.weights, dirs.runs, torch.device("cpu")), Shipped(dirs.weights)
+    app_gen.close()
 
 
 @pytest.fixture(scope="module")

@@ -334,7 +334,7 @@ def app_settings(weights: Path, runs: Path) -> dict:
     limits = {fn.api_name: fn.concurrency_limit for fn in fns if fn.api_name in (*ENDPOINTS, "train_poll")}
     return {"queue_max_size": demo._queue.max_size,
             "default_concurrency_limit": demo._queue.default_concurrency_limit, "concurrency_limit": limits,
-            "note": "each endpoint has its own concurrency id: its limit is its own, not shared"}
+            "concurrency_id": {fn.api_name: fn.concurrency_id for fn in fns if fn.api_name in ENDPOINTS}}
 
 
 def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bool = True, burst: int = 5,

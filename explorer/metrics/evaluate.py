@@ -236,7 +236,7 @@ def run(job: Job, progress: Progress | None = None, G=None) -> list[dict]:
         loaded, meta = load_generator(job.checkpoint) if G is None else (G, json.loads(Path(job.checkpoint).read_text()))
     except CheckpointError as e:
         raise MetricError(str(e)) from None
-    train, cfg = meta.get("train", {}), meta["config"]
+    train = meta.get("train", {})
     res, channels = loaded.img_resolution, loaded.img_channels
     data = train.get("data")
     if not data and set(job.metrics) & {"fid", "kid", "pr"}:

@@ -15,7 +15,7 @@ from ..edit.recipe import DirectionUse
 from ..edit_render import Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import inputs, recipe_ui
+from . import LIVE, inputs, recipe_ui
 from .services import Services
 
 SLOTS = 8        # directions applied at once
@@ -306,7 +306,7 @@ def create_edit_tab(services: Services) -> dict:
     def _find(*args):
         return find(services, *args)
 
-    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    live = LIVE
     gr.on([*(s.input for s in slots), psi.input, seed.submit, seed.blur], _render, inputs, shown,
           api_name="edit_render", **live)
     model.input(_open, [model, seed, psi], [*opened, *shown], api_name="edit_select", concurrency_limit=2,

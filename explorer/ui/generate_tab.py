@@ -8,7 +8,7 @@ import gradio as gr
 
 from .. import limits
 from ..render import GridRequest, RenderError
-from . import inputs, recipe_ui
+from . import LIVE, RENDER, inputs, recipe_ui
 from .import_panel import create_import_panel
 from .services import Services
 
@@ -98,9 +98,8 @@ def create_generate_tab(services: Services) -> dict:
 
     inputs, outputs = [model, seeds, psi], [grid, info]
     gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
-          concurrency_limit=2, trigger_mode="always_last")
-    psi.input(_generate, inputs, outputs, api_name="generate_psi", concurrency_limit=2,
-              trigger_mode="always_last", show_progress="hidden")
+          trigger_mode="always_last", **RENDER)
+    psi.input(_generate, inputs, outputs, api_name="generate_psi", **LIVE)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
     recipe_ui.wire_generate(rec, services, inputs, outputs)
     return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,

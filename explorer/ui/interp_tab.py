@@ -5,7 +5,6 @@ any frame, and the whole path exports as a GIF or an MP4 with a progress bar."""
 from __future__ import annotations
 
 import gradio as gr
-import torch
 
 from .. import limits
 from ..edit import directions as dirs
@@ -14,7 +13,7 @@ from ..edit.recipe import DirectionUse
 from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import inputs, recipe_ui
+from . import LIVE, inputs, recipe_ui
 from .edit_tab import NONE, _entry, _model, _whole
 from .services import Services
 
@@ -214,7 +213,7 @@ def create_interp_tab(services: Services) -> dict:
         value = m if m in names else (names[0] if names else None)
         return (gr.update(choices=names, value=value), *_open(value, *rest))
 
-    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    live = LIVE
     gr.on([frame.input, strength.input, psi.input, kind.input, space.input, mode.input, direction.input,
            keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **live)
     frames.input(_frames, [frames, frame], [frame], api_visibility="private", **live).then(

@@ -11,9 +11,9 @@ import gradio as gr
 from .. import images, limits
 from ..edit.interp import MODES
 from ..edit.latents import MAX_SEED
-from ..render import Growth, RenderError, display_factor, display_grid, growth_strip
+from ..render import Growth, RenderError, display_grid, growth_strip
 from ..weights import ModelEntry
-from . import inputs, recipe_ui
+from . import LIVE, inputs, recipe_ui
 from .services import Services
 
 MAX_SEEDS = limits.PROGAN_IMAGES
@@ -204,7 +204,7 @@ def create_progan_tab(services: Services) -> dict:
         model_upd, empty_upd = refresh(services, m)
         return (model_upd, empty_upd, *_open(model_upd["value"], s, sd, a, b, tt, md))
 
-    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    live = LIVE
     gr.on([stage.input, alpha.input, seeds.submit, go.click], _render, [model, seeds, stage, alpha],
           [image, info], api_name="progan_render", **live)
     gr.on([strip_btn.click, strip_seed.submit], _strip, [model, strip_seed], [strip_img, download],

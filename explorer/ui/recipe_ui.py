@@ -67,7 +67,7 @@ def wire(row: dict, services: Services, tab: str, build: Callable, inputs: list,
 
     def _save(*args):
         recipe, picture = build(*args)
-        return export(services, recipe, picture), (f"Saved: the PNG carries its recipe; **Load recipe** with either "
+        return export(services, recipe, picture), ("Saved: the PNG carries its recipe; **Load recipe** with either "
                                                    "file restores this image.")
 
     def _load(file):

@@ -18,7 +18,7 @@ from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
-from . import inputs, recipe_ui
+from . import LIVE, inputs, recipe_ui
 from .services import Services
 
 MAX_WS = 18       # style inputs of a 1024x1024 model: two per resolution from 4 to 1024
@@ -330,7 +330,7 @@ def create_stylegan_tab(services: Services) -> dict:
         model_upd, empty_upd = refresh(services, args[0])
         return (model_upd, empty_upd, *_open(model_upd["value"], *args[1:]))
 
-    live = dict(concurrency_limit=2, trigger_mode="always_last", show_progress="hidden")
+    live = LIVE
     gr.on([*(s.input for s in mix + strengths), psi.input, cutoff.input, noise_mode.input, seed_a.submit,
            seed_a.blur, seed_b.submit, seed_b.blur, noise_seed.submit, noise_seed.blur],
           _render, inputs, shown, api_name="style_render", **live)

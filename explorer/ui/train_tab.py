@@ -353,7 +353,7 @@ def wire_open_in_explorer(services: Services, train: dict, tabs, views: dict) ->
     event = train["open"].click(choose, [train["run"], train["snap"]],
                                 [tabs, target, *(m for m, _ in views.values())], api_name="train_open")
     for tab, (_, steps) in views.items():
-        for fn, inputs, outputs in steps:
+        for fn, step_inputs, outputs in steps:
             def gated(t, *args, fn=fn, tab=tab, n=len(outputs)):
                 return fn(*args) if t == tab else (gr.skip(),) * n
-            event = event.then(gated, [target, *inputs], outputs, api_visibility="private")
+            event = event.then(gated, [target, *step_inputs], outputs, api_visibility="private")

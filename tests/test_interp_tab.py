@@ -41,6 +41,16 @@ def _controls(model=TINY_STYLEGAN_NAME, kind="Keyframes", keys="0, 1, 2", space=
     return [model, kind, keys, space, mode, frames, psi, direction, strength]
 
 
+def test_a_path_back_to_its_first_keyframe_loops(services):
+    """"0, 1, 0": repeated keyframes are kept, so an exported GIF ends where it began."""
+    controls = _controls(keys="0, 1, 0", frames=9)
+    first, _ = it.preview(services, *controls, 0)
+    middle, info = it.preview(services, *controls, 4)
+    last, _ = it.preview(services, *controls, 8)
+    np.testing.assert_array_equal(first, last)
+    assert not np.array_equal(first, middle) and "Frame 5 of 9" in info
+
+
 @pytest.mark.parametrize("model", ["tiny", TINY_PROGAN_NAME, TINY_STYLEGAN_NAME])
 @pytest.mark.parametrize("space", ["z", "w"])
 def test_preview_hits_the_keyframes(services, model, space):

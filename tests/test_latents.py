@@ -25,3 +25,11 @@ def test_z_from_seed_is_per_seed_and_matches_numpy_convention():
     assert z.shape == (3, 32) and z.dtype == torch.float32
     assert torch.equal(z[0], z[2]) and not torch.equal(z[0], z[1])
     assert np.allclose(z_from_seed(3, 32).numpy(), np.random.RandomState(3).randn(32), atol=1e-6)
+
+
+def test_parse_seeds_keeps_repeats_for_paths_and_counts_them():
+    assert parse_seeds("0, 5, 0", repeats=True) == [0, 5, 0]
+    assert parse_seeds("0, 5, 0") == [0, 5]
+    assert parse_seeds("1-3, 2", repeats=True) == [1, 2, 3, 2]
+    with pytest.raises(ValueError, match="at most 4 at once; you asked for 5"):
+        parse_seeds("0-3, 0", max_count=4, repeats=True)

@@ -17,10 +17,11 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
-def parse_seeds(text: str, max_count: int = 64, what: str = "seeds") -> list[int]:
-    """"1-8, 42" -> [1, 2, ..., 8, 42]. Order kept, duplicates dropped; errors say what to type.
-    More than max_count distinct seeds is refused before any is listed: "Too many {what}: at most
-    {max_count} at once; you asked for N." (what: e.g. "images per grid")."""
+def parse_seeds(text: str, max_count: int = 64, what: str = "seeds", repeats: bool = False) -> list[int]:
+    """"1-8, 42" -> [1, 2, ..., 8, 42]. Order kept, duplicates dropped (kept with repeats=True, for
+    paths such as "0, 5, 9, 0" that come back to where they began); errors say what to type. More
+    than max_count seeds (distinct ones, unless repeats) is refused before any is listed: "Too many
+    {what}: at most {max_count} at once; you asked for N." (what: e.g. "images per grid")."""
     text = text or ""
     if len(text) > limits.SEEDS_TEXT_CHARS:
         raise ValueError(f"That seed list is {len(text)} characters long; at most {limits.SEEDS_TEXT_CHARS}. "
@@ -41,13 +42,17 @@ def parse_seeds(text: str, max_count: int = 64, what: str = "seeds") -> list[int
         spans.append((lo, hi))
     if not spans:
         raise ValueError("Type one or more seeds, e.g. 1-8, 42.")
-    asked, end = 0, -1  # distinct seeds in the union of the ranges
-    for lo, hi in sorted(spans):
-        asked += max(0, hi - max(lo, end + 1) + 1)
-        end = max(end, hi)
+    if repeats:
+        asked = sum(hi - lo + 1 for lo, hi in spans)
+    else:
+        asked, end = 0, -1  # distinct seeds in the union of the ranges
+        for lo, hi in sorted(spans):
+            asked += max(0, hi - max(lo, end + 1) + 1)
+            end = max(end, hi)
     if asked > max_count:
         raise ValueError(f"Too many {what}: at most {max_count} at once; you asked for {asked}.")
-    return list(dict.fromkeys(s for lo, hi in spans for s in range(lo, hi + 1)))
+    listed = (s for lo, hi in spans for s in range(lo, hi + 1))
+    return list(listed) if repeats else list(dict.fromkeys(listed))
 
 
 def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:

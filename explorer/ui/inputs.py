@@ -76,9 +76,9 @@ def choice(value, what: str, choices) -> str:
     return value
 
 
-def seeds(value, what: str, max_count: int) -> list[int]:
+def seeds(value, what: str, max_count: int, repeats: bool = False) -> list[int]:
     """parse_seeds on a text box's value; what names the count for the limit ("images per grid")."""
     try:
-        return parse_seeds(text(value, "The seed list", limits.SEEDS_TEXT_CHARS), max_count, what)
+        return parse_seeds(text(value, "The seed list", limits.SEEDS_TEXT_CHARS), max_count, what, repeats)
     except ValueError as e:
         raise gr.Error(str(e)) from None

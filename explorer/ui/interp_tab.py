@@ -43,7 +43,7 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
     """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
     entry = _entry(services, model)
     kind = inputs.choice(kind, "The path", KINDS)
-    keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS)
+    keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops
     frames = _whole(frames, "Frames", 2, MAX_FRAMES)
     psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
     edit = _edit(services, entry, direction, strength)

@@ -687,3 +687,12 @@ def test_an_export_of_a_large_model_is_capped_by_its_pixels(tmp_path):
     with pytest.raises(gr.Error, match=r"At most 37 frames of 1024×1024 px per export; you asked for 600\."):
         interp_tab.export(services, "gif", "big", "Keyframes", "0, 1", "z", "linear", 600, 1.0, "(none)", 0.0, 24)
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_a_server_folder_name_too_long_for_the_disk_is_a_sentence(local):
+    """Found by FUZZ_SCALE=10: a folder path with a 300-character part made is_dir() raise ENAMETOOLONG."""
+    from explorer.ui.train_tab import FOLDER
+
+    _, _, fns = local
+    with pytest.raises(gr.Error, match="File name too long"):
+        fns["train_start"].fn(*_with(fns["train_start"], tr_data=FOLDER, tr_folder="/tmp/" + "x" * 300))

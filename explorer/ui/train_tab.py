@@ -88,6 +88,8 @@ def start(services: Services, *form):
         return f"⚠️ {e} It is selected below.", _runs_update(services, e.run)
     except (JobError, ValueError) as e:  # DatasetError from an upload included
         raise gr.Error(str(e)) from None
+    except OSError as e:  # e.g. a server path too long for the file system
+        raise gr.Error(f"{e.strerror or 'The server could not do that'}: {inputs.shown(e.filename)}.") from None
     return f"Started **{name}**: it appears below in a few seconds.", _runs_update(services, name)
 
 

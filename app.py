@@ -28,11 +28,19 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def create_app(args):
     from explorer.device import pick_device, set_threads
     from explorer.ui.app import build_app
     from explorer.ui.services import Services
 
+    # Reachable from other machines: the Train tab must not let them train on (and so see) any
+    # folder this machine can read; uploads and the built-in sets stay. GAN_EXPLORER_SERVER_PATHS=1
+    # allows folders anyway, for a trusted network.
+    if args.host not in LOOPBACK:
+        os.environ.setdefault("GAN_EXPLORER_SERVER_PATHS", "0")
     set_threads(args.threads)
     return build_app(Services(args.weights, args.runs, pick_device(args.device)))
 

@@ -183,12 +183,12 @@ def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str
 
     if weights_dir and Path(weights_dir).is_dir():
         for jp in sorted(Path(weights_dir).glob("*.json")):
-            if _NAME_OK.match(jp.stem):
+            if _NAME_OK.fullmatch(jp.stem):
                 add(jp, jp.stem, "shipped")
     if runs_dir and Path(runs_dir).is_dir():
         for run in sorted(p for p in Path(runs_dir).iterdir() if p.is_dir()):
             snaps = sorted((run / "snapshots").glob("*.json"))
-            if snaps and _NAME_OK.match(run.name):
+            if snaps and _NAME_OK.fullmatch(run.name):
                 add(snaps[-1], f"run: {run.name}", "run")
     return entries
 

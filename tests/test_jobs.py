@@ -234,3 +234,20 @@ def _kill(jobs: JobManager, name: str) -> None:
     st = jobs.status(name)
     if st.pid and st.state in ("starting", "running"):
         os.kill(st.pid, signal.SIGKILL)
+
+
+def test_a_job_longer_or_wider_than_the_limits_is_refused_with_them_named(tmp_path):
+    from explorer import limits
+
+    jobs = JobManager(tmp_path / "runs")
+    with pytest.raises(JobError, match=f"at most {limits.TRAIN_KIMG:,} kimg.*you asked for 1e\\+09 kimg"):
+        jobs.validate(JobSpec(recipe="dcgan", data="faces", res=16, kimg=1e9))
+    with pytest.raises(JobError, match="batch 100000"):
+        jobs.validate(JobSpec(recipe="dcgan", data="faces", res=16, kimg=1, batch=100_000))
+    jobs.validate(JobSpec(recipe="dcgan", data="faces", res=16, kimg=1, batch=64))
+
+
+def test_a_run_name_with_a_trailing_newline_is_refused(tmp_path):
+    jobs = JobManager(tmp_path / "runs")
+    with pytest.raises(JobError, match="Run name"):
+        jobs.validate(JobSpec(recipe="dcgan", data="faces", res=16, kimg=1, name="run\n"))

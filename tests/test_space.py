@@ -106,3 +106,22 @@ def test_launched_app_binds_as_a_space_does(space, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("host,allowed", [("127.0.0.1", True), ("0.0.0.0", False)])
+def test_server_folders_are_offered_for_training_only_when_the_app_is_local(host, allowed, monkeypatch, tmp_path):
+    """Listening beyond this machine, the Train tab must not train on (and show) any folder the
+    server can read; uploads and the built-in data stay."""
+    import app
+    from explorer.train.jobs import JobError, JobManager, JobSpec
+
+    for var in ("GAN_EXPLORER_SERVER_PATHS", "SPACE_ID", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "weights").mkdir()
+    app.create_app(app.parse_args(["--host", host, "--weights", str(tmp_path / "weights"),
+                                   "--runs", str(tmp_path / "runs")]))
+    jobs = JobManager.from_env(tmp_path / "runs")
+    assert jobs.allow_server_paths is allowed
+    if not allowed:
+        with pytest.raises(JobError, match="does not read folders on its disk"):
+            jobs.validate(JobSpec(recipe="dcgan", data=str(tmp_path), res=16, kimg=1))

@@ -141,7 +141,7 @@ def import_checkpoint(src: str | os.PathLike, weights_dir: str | os.PathLike, na
     from .rosinality import estimate_w_avg
 
     src, weights_dir = Path(src), Path(weights_dir)
-    if not NAME_OK.match(name or ""):
+    if not NAME_OK.fullmatch(name or ""):
         raise ImportRefused("unsupported", f"{name!r} cannot be a model name: use 1-64 letters, digits, '.', '_' "
                                            "or '-', starting with a letter or digit.")
     if not src.is_file():

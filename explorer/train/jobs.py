@@ -26,9 +26,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import limits
 from ..device import pick_device
 from ..models import ARCHITECTURES
-from .data import BUILTIN, DatasetError, _check_res, extract_upload
+from .data import BUILTIN, _check_res, extract_upload
 from .recipes import RECIPES, TrainConfig, make_train_config
 from .run import RunDir
 
@@ -208,23 +209,26 @@ class JobManager:
 
     @classmethod
     def from_env(cls, runs_dir) -> "JobManager":
-        """Settings from GAN_EXPLORER_MAX_JOBS / _TRAIN_THREADS / _SAMPLE_SEC; server paths off on a Space."""
+        """Settings from GAN_EXPLORER_MAX_JOBS / _TRAIN_THREADS / _SAMPLE_SEC / _SERVER_PATHS (1: --data
+        may name a folder on this machine; default 1, but 0 on a Space; app.py sets 0 when it listens
+        beyond this machine)."""
         env = os.environ.get
+        server_paths = env("GAN_EXPLORER_SERVER_PATHS", "0" if env("SPACE_ID") else "1") == "1"
         return cls(runs_dir, max_jobs=int(env("GAN_EXPLORER_MAX_JOBS", "1")),
                    threads=int(env("GAN_EXPLORER_TRAIN_THREADS", "1")),
-                   sample_sec=float(env("GAN_EXPLORER_SAMPLE_SEC", "2")), allow_server_paths=not env("SPACE_ID"))
+                   sample_sec=float(env("GAN_EXPLORER_SAMPLE_SEC", "2")), allow_server_paths=server_paths)
 
     # --------------------------------------------------------------- reading runs
     def runs(self) -> list[str]:
         """Run folders (with a config.json, or being started here), newest first."""
         if not self.runs_dir.is_dir():
             return []
-        found = [p for p in self.runs_dir.iterdir() if p.is_dir() and RUN_NAME.match(p.name)
+        found = [p for p in self.runs_dir.iterdir() if p.is_dir() and RUN_NAME.fullmatch(p.name)
                  and ((p / "config.json").is_file() or p.name in self._procs)]
         return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
 
     def run_dir(self, name: str) -> RunDir:
-        if not name or not RUN_NAME.match(name):
+        if not name or not RUN_NAME.fullmatch(name):
             raise JobError(f"{name!r} is not a run name (letters, digits, '.', '_' and '-').")
         return RunDir(self.runs_dir / name)
 
@@ -301,7 +305,7 @@ class JobManager:
             p = Path(spec.data).expanduser()
             if not (p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")):
                 raise JobError(f"{spec.data!r} is not a folder or .zip on this server; give an existing path.")
-        if spec.name is not None and not RUN_NAME.match(spec.name):
+        if spec.name is not None and not RUN_NAME.fullmatch(spec.name):
             raise JobError(f"Run name {spec.name!r}: use 1-64 letters, digits, '.', '_' or '-', "
                            "starting with a letter or digit.")
         try:
@@ -318,6 +322,10 @@ class JobManager:
                      if v is not None}
             if spec.kimg is None or not spec.kimg > 0 or any(v <= 0 for v in given.values()):
                 raise ValueError("kimg, batch size and learning rates must be positive.")
+            if spec.kimg > limits.TRAIN_KIMG or (spec.batch or 0) > limits.TRAIN_BATCH:
+                raise ValueError(f"A job here trains at most {limits.TRAIN_KIMG:,} kimg with batches of at most "
+                                 f"{limits.TRAIN_BATCH:,}; you asked for {spec.kimg:g} kimg, batch {spec.batch}. "
+                                 "Longer runs: python -m explorer.train on the command line.")
             channels = 1 if spec.data == "mnist" else 3
             return make_train_config(spec.recipe, res=int(spec.res), channels=channels, model=spec.model,
                                      data=spec.data, kimg=float(spec.kimg), seed=int(spec.seed), **given, **opts)

@@ -119,10 +119,17 @@ def _services(app):
 def test_sigkill_shows_crashed_and_resume_continues_from_the_last_snapshot(train_app):
     app, client = train_app
     client.predict(*form("killed", snapshot_ticks=3), api_name="/train_start")
-    # Kill it between snapshots: some log records then lie past the last complete snapshot.
-    s = wait_for(lambda: (s := status(client, "killed"))["snapshots"] and s["log_kimg"][-1] > s["snapshots"][-1]
+    # Kill it between snapshots: some log records then lie past the last complete snapshot. The
+    # trainer is frozen (SIGSTOP) while that is checked, so it cannot reach its next snapshot first.
+    while True:
+        wait_for(lambda: (s := status(client, "killed"))["snapshots"] and s["log_kimg"][-1] > s["snapshots"][-1]
                  and s, "a snapshot and a tick after it")
-    pid = _status_file(app.dirs.runs / "killed")["pid"]
+        pid = _status_file(app.dirs.runs / "killed")["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        s = status(client, "killed")
+        if s["log_kimg"][-1] > s["snapshots"][-1]:
+            break
+        os.kill(pid, signal.SIGCONT)
     os.kill(pid, signal.SIGKILL)
     crashed = wait_for(lambda: (c := status(client, "killed"))["state"] == "crashed" and c, "the crash to show")
     assert "crashed" in client.predict("killed", api_name="/train_poll")[0]

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", choices=sorted(RECIPES), help="training recipe (default dcgan)")
-    p.add_argument("--data", help="mnist | faces | a folder or .zip of images (default mnist)")
+    p.add_argument("--data", help="mnist | faces | emoji | a folder or .zip of images (default mnist)")
     p.add_argument("--res", type=int, help="resolution in pixels, a power of two (default 32)")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 grayscale or 3 RGB (default: the data's own)")
     p.add_argument("--data-size", type=int, help="use at most this many images (faces: how many to render)")

@@ -12,7 +12,8 @@ What it does, as a user would:
    at 16 px, as the Train tab's form sends it) and waits until it trains. --no-train skips it.
 3. Finds SeFa directions on the first StyleGAN model through the Edit tab's /edit_find, so that the
    Edit tab's strength slider has a direction to move along.
-4. Runs N threads for T seconds, each with its own gradio_client.Client. A user visits the tabs in
+4. Runs N processes for T seconds (one per user, so they share no GIL; --client-nice lowers their
+   priority), each with its own gradio_client.Client. A user visits the tabs in
    turn (each user starting at a different one) and drags one of its sliders: a burst of --burst renders with random values, sent with
    sequential `predict` calls. That is what the page sends during a drag: every live render event
    is trigger_mode="always_last", so the browser keeps at most one render of a slider in flight and
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import queue
 import random
 import shutil
 import signal
@@ -310,6 +313,22 @@ def user(url: str, drags: Drags, endpoints: list[str], stats: Stats, deadline: f
         client.close()
 
 
+def user_process(out, budget: int, nice: int, client_cpu, url: str, drags: Drags, *args):
+    """One simulated user in a process of its own: eight users in threads of one process shared
+    one GIL, and each request costs gradio_client ~85 ms of Python, so the users queued for the GIL
+    and their latency grew with it. nice > 0 lets the app come first on shared cores, as it would
+    where the users' browsers are on other machines. Sends (latency, errors) back through `out`."""
+    if nice:
+        os.nice(nice)
+    stats = Stats(budget)
+    try:
+        user(url, drags, *args[:1], stats, *args[1:])
+    finally:
+        with client_cpu.get_lock():
+            client_cpu.value += time.process_time()
+        out.put((dict(stats.latency), {k: dict(v) for k, v in stats.errors.items()}))
+
+
 def prepare_edit(client, models: dict) -> dict | None:
     """Open the first StyleGAN model in the Edit tab and find SeFa directions on it."""
     if not models["stylegan"]:
@@ -338,7 +357,8 @@ def app_settings(weights: Path, runs: Path) -> dict:
 
 
 def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bool = True, burst: int = 5,
-         think: tuple[float, float] = (0.3, 1.0), threads: int = 1, seed: int = 0, read_settings: bool = True) -> dict:
+         think: tuple[float, float] = (0.3, 1.0), threads: int = 1, seed: int = 0, read_settings: bool = True,
+         client_nice: int = 0) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="gan-explorer-soak-"))
@@ -372,22 +392,36 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
             edit_s = time.monotonic() - t_edit
             stats = Stats(max_requests)
             kimg0, n0 = log_kimg(runs, JOB)
-            app_cpu0, client_cpu0, load0 = cpu_seconds(app.proc.pid), time.process_time(), os.getloadavg()[0]
+            app_cpu0, load0 = cpu_seconds(app.proc.pid), os.getloadavg()[0]
+            ctx = multiprocessing.get_context("fork")
+            results, client_cpu_total = ctx.Queue(), ctx.Value("d", 0.0)
             t0 = time.monotonic()
             deadline = t0 + seconds
             rng = random.Random(seed)
-            threads_ = [threading.Thread(target=user, daemon=True,
-                                         args=(app.url, Drags(models, edit, random.Random(rng.random())), endpoints,
-                                               stats, deadline, burst, think, str(work / f"user{i}"),
-                                               i * len(endpoints) // users))
-                        for i in range(users)]
-            for t in threads_:
-                t.start()
-            for t in threads_:
-                t.join(timeout=seconds + 120)
-            hung = sum(t.is_alive() for t in threads_)
+            procs = [ctx.Process(target=user_process, daemon=True,
+                                 args=(results, -(-max_requests // users), client_nice, client_cpu_total, app.url,
+                                       Drags(models, edit, random.Random(rng.random())), endpoints, deadline, burst,
+                                       think, str(work / f"user{i}"), i * len(endpoints) // users))
+                     for i in range(users)]
+            for p in procs:
+                p.start()
+            for _ in procs:
+                try:
+                    latency, errors = results.get(timeout=seconds + 120)
+                except queue.Empty:
+                    break
+                for e, v in latency.items():
+                    stats.latency[e].extend(v)
+                for e, v in errors.items():
+                    stats.errors[e].update(v)
+            for p in procs:
+                p.join(timeout=10)
+            hung = sum(p.is_alive() for p in procs)
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
             elapsed = time.monotonic() - t0
-            app_cpu, client_cpu = cpu_seconds(app.proc.pid) - app_cpu0, time.process_time() - client_cpu0
+            app_cpu, client_cpu = cpu_seconds(app.proc.pid) - app_cpu0, client_cpu_total.value
             kimg1, n1 = log_kimg(runs, JOB)
             if train:
                 job.update(kimg_start=kimg0, kimg_end=kimg1, kimg_during_soak=None if kimg0 is None or kimg1 is None
@@ -422,6 +456,7 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
                       "endpoints": per, "training": job,
                       "settings": {"users": users, "seconds": seconds, "max_requests": max_requests,
                                    "burst": burst, "think_s": list(think), "app_threads": threads,
+                                   "client_nice": client_nice, "user_processes": users,
                                    "train_threads": int(os.environ.get("GAN_EXPLORER_TRAIN_THREADS", "1")),
                                    "cpus": os.cpu_count(), "weights": str(weights),
                                    "models": {k: [m["name"] for m in v] for k, v in models.items()},
@@ -455,9 +490,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="the app's --threads")
     p.add_argument("--no-train", action="store_true", help="no training job during the soak")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--client-nice", type=int, default=0,
+                   help="niceness of the simulated users' processes (e.g. 5: the app comes first on shared cores, "
+                        "as where the browsers are other machines)")
     a = p.parse_args(argv)
     out = soak(a.users, a.seconds, a.max_requests, a.weights.resolve(), train=not a.no_train, burst=a.burst,
-               think=tuple(a.think), threads=a.threads, seed=a.seed)
+               think=tuple(a.think), threads=a.threads, seed=a.seed, client_nice=a.client_nice)
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0 if out.get("errors") == 0 and not out.get("hung_users") else 1
 

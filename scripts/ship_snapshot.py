@@ -122,7 +122,7 @@ def _metric(rows: list[dict], metric: str, net_prefix: str) -> float | None:
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
-    return "" if v is None else f"{v:.{digits}g}" if abs(v) >= 1 else f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    return "" if v is None else f"{v:.{digits}g}"
 
 
 def model_table(weights: Path) -> str:
@@ -150,7 +150,7 @@ def model_table(weights: Path) -> str:
                     f"{entry.res}×{entry.res} | {train.get('data', '?')} ({train.get('dataset_licence', '?')}) | "
                     f"{train.get('kimg', 0):.0f} | {card.get('wall_time_sec', train.get('total_sec', 0)) / 60:.0f} min, "
                     f"{card.get('hardware', '?')}") if i == 0 else " | | | | "
-            lines.append(f"| {head} | {net} | {n} | {pair('fid')} | {pair('kid', 2)} | {pr} |")
+            lines.append(f"| {head} | {net} | {n} | {pair('fid')} | {pair('kid')} | {pr} |")
     return "\n".join(lines)
 
 

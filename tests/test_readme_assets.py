@@ -51,8 +51,8 @@ TIMEOUT_MS = 90_000        # real models on a loaded 2-core machine: a SeFa sear
 VIEWPORT = {"width": 1280, "height": 900}
 GRID_SEEDS = "0-15"        # Generate: a 4x4 grid
 EDIT_STRENGTH = "-2"       # Edit: standard deviations along the first SeFa direction (a changed face, still a face)
-GIF_KEYS = "0, 1, 2, 3"    # Interpolate: four keyframe seeds (a path visits each seed once)
-GIF_FRAMES = 25            # 8 frames per segment, and the last keyframe
+GIF_KEYS = "0, 1, 2, 3, 0"  # Interpolate: four keyframe seeds and back to the first, so the GIF loops
+GIF_FRAMES = 33            # 8 frames per segment, and the last keyframe
 GIF_FPS = 10
 GIF_MAX_BYTES = 2 * 2**20  # the README loads it on every visit
 
@@ -351,6 +351,7 @@ def test_interpolate_and_its_gif(page, shipped_app, out_dir):
         frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
     assert_real(frames[0], "the GIF's first frame")
     assert all(differ(f, g) > 1.0 for f, g in zip(frames, frames[1:])), "consecutive GIF frames are the same"
+    assert differ(frames[0], frames[-1]) < 1.0, "the path comes back to its first keyframe: the GIF loops"
     # Each frame is the preview's picture for it, enlarged (nearest) and reduced to a GIF palette.
     for i in (0, frame, GIF_FRAMES - 1):
         want = interp_tab.preview(services, *controls, i)[0]

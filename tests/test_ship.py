@@ -70,5 +70,5 @@ def test_ship_writes_a_card_and_the_table_reads_it(tmp_path):
     card["metrics"], card["reference"] = rows, [{**r, "value": r["value"] / 10} for r in rows]
     (weights / "demo.json").write_text(json.dumps(card))
     table = ship_snapshot.model_table(weights)
-    assert "| `demo` | dcgan, 16×16 | faces (ours) | 1 | 2 min, test box | lite0 | 100 | 40 (4) | 0.25 (0.03) |" in table
+    assert "| `demo` | dcgan, 16×16 | faces (ours) | 1 | 2 min, test box | lite0 | 100 | 40 (4) | 0.25 (0.025) |" in table
 

@@ -24,7 +24,7 @@ from safetensors.torch import load as st_load
 from test_jobs import tiny_spec, wait_for
 
 from explorer.train.data import load_dataset
-from explorer.train.jobs import JobManager
+from explorer.train.jobs import JobManager, pid_is_trainer
 from explorer.train.loop import Hooks, Trainer, TrainingDiverged
 from explorer.train.recipes import make_train_config
 from explorer.train.run import RunDir
@@ -381,6 +381,8 @@ def test_a_restarted_app_reattaches_to_its_jobs_and_sees_one_that_died_meanwhile
         for name in ("alive", "dies"):
             pids[name] = wait_for(lambda: (s := RunDir(runs / name).read_status()) and s.get("pid"), "its start")
         os.kill(pids["dies"], signal.SIGKILL)
+        # SIGKILL takes effect when the process is next scheduled: on a busy machine, a moment later.
+        wait_for(lambda: not pid_is_trainer(pids["dies"]), "the kill to take effect")
 
         jobs = JobManager(runs)  # the restarted app: it knows the jobs only from their run directories
         st = wait_for(lambda: (s := jobs.status("alive")).kimg > 0 and s, "the first tick")

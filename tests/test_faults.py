@@ -21,7 +21,7 @@ import pytest
 import torch
 from conftest import REPO, TINY_NAME, make_tiny_checkpoint
 from safetensors.torch import load as st_load
-from test_jobs import tiny_spec, wait_for
+from test_jobs import wait_for
 
 from explorer.train.data import load_dataset
 from explorer.train.jobs import JobManager, pid_is_trainer
@@ -134,13 +134,7 @@ def trainers(tmp_path_factory):
 
 def poll(fn, what: str, timeout: float):
     """wait_for at 2 ms intervals: a write held for 50 ms must not be missed."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.002)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_for(fn, what, timeout, interval=0.002)
 
 
 def temp_files(run: Path) -> list[Path]:

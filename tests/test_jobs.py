@@ -32,14 +32,14 @@ def tiny_spec(name: str, kimg: float = 500.0, data: str = "mnist", **kw) -> JobS
                    options=dict(TINY_OPTIONS), name=name, **kw)
 
 
-def wait_for(fn, what: str, timeout: float = 90.0):
-    """Poll fn() until it returns something truthy; fail naming `what` after `timeout` seconds."""
+def wait_for(fn, what: str, timeout: float = 90.0, interval: float = 0.2):
+    """Poll fn() every `interval` s until it returns something truthy; fail naming `what` after `timeout` s."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = fn()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -154,7 +154,9 @@ def test_recipe_round_trip_to_identical_pixels(services, tab, edit_dirs):
         out = tab["recipe"]["load_fn"](f)
         assert out[0] == TINY_STYLEGAN_NAME and out[1] == 7 and out[2] == 0.8
         assert out[3]["value"] == "sefa #1" and out[4] == -1.7 and out[5]["value"] == coarse
-        assert np.array_equal(out[-3], saved), "the restored image differs from the saved one"
+        *_, original, edited, info, seen, message = out  # seen: the session's record of what the page shows
+        assert np.array_equal(edited, saved), "the restored image differs from the saved one"
+        assert set(seen) == {"0", "1"} and "Loaded the recipe" in message
 
 
 def test_bad_recipes_change_nothing(services, tab, edit_dirs, tmp_path):
@@ -191,11 +193,20 @@ def test_launched_app_edit_grows_with_strength(edit_dirs, services):
     span = _all(services, TINY_STYLEGAN_NAME)
     for app in launch_app(edit_dirs):
         client = Client(app.url, verbose=False)
-        dist = {}
+        dist, a = {}, None
         for s in (-3.0, -1.5, 0.0, 1.5, 3.0):
             orig, edited, _ = client.predict(TINY_STYLEGAN_NAME, 3, 1.0, *_slots(("sefa #0", s, span)),
                                              api_name="/edit_render")
-            a, b = (_pixels(p["path"] if isinstance(p, dict) else p) for p in (orig, edited))
-            dist[s] = _distance(a, b)
+            if a is None:
+                a = _pixels(orig)
+            else:  # the session already has the original: only the edited picture is sent again
+                assert orig == {"__type__": "update"}, orig
+            dist[s] = _distance(a, _pixels(edited))
+        # Another session (another browser tab) gets both pictures; a new seed sends the original again.
+        other = Client(app.url, verbose=False)
+        orig, _, _ = other.predict(TINY_STYLEGAN_NAME, 3, 1.0, *_slots(("sefa #0", 1.0, span)), api_name="/edit_render")
+        assert np.array_equal(_pixels(orig), a)
+        orig, _, _ = client.predict(TINY_STYLEGAN_NAME, 4, 1.0, *_slots(("sefa #0", 1.0, span)), api_name="/edit_render")
+        assert _distance(_pixels(orig), a) > 0
         assert dist[0.0] == 0.0
         assert 0 < dist[1.5] < dist[3.0] and 0 < dist[-1.5] < dist[-3.0]

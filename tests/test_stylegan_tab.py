@@ -270,6 +270,27 @@ def test_client_preset_select_variation_and_matrix(client):
     assert 0 <= seed < 100_000
 
 
+def test_a_drag_sends_only_the_pictures_that_changed(app_stylegan_server, tmp_path):
+    """Dragging a mix slider changes the mix, not A or B: the session already shows those, so they
+    come back as updates without a value (the page keeps them) and only the mix is sent. Whatever
+    else draws A or B (a random seed here) is recorded too, so nothing stale is ever kept."""
+    c = Client(app_stylegan_server.url, verbose=False, download_files=str(tmp_path))
+    kept = {"__type__": "update"}
+    a, mix1, b, _ = c.predict(*args(mix=[0.5]), api_name="/style_render")
+    a, b = png(a), png(b)
+    skipped_a, mix2, skipped_b, info = c.predict(*args(mix=[0.9]), api_name="/style_render")
+    assert skipped_a == kept and skipped_b == kept and "StyleGAN2" in info
+    assert not np.array_equal(png(mix2), png(mix1))
+    a_psi, _, b_psi, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_render")  # ψ changes all three
+    assert not np.array_equal(png(a_psi), a) and not np.array_equal(png(b_psi), b)
+    seed, new_a, _, _, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_random_a")
+    assert seed != 3 and not np.array_equal(png(new_a), png(a_psi))
+    # Back to seed 3: the page shows the random seed's picture now, so seed 3's is sent again.
+    back_a, _, kept_b, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_render")
+    np.testing.assert_array_equal(png(back_a), png(a_psi))
+    assert kept_b == kept
+
+
 def test_client_sees_the_error_sentence(client):
     with pytest.raises(Exception, match="is a DCGAN model, which has no per-layer styles"):
         client.predict(*args(TINY_NAME), api_name="/style_render")

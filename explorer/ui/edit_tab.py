@@ -17,6 +17,7 @@ from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui
 from .services import Services
+from .shown import Shown
 
 SLOTS = 8        # directions applied at once
 SHOWN = 4        # slots open at first; the rest sit in a closed accordion
@@ -230,6 +231,9 @@ def restore(services: Services, r, entry: ModelEntry):
 def create_edit_tab(services: Services) -> dict:
     names = [m.name for m in services.models()]
     with gr.Tab("Edit", id="edit"):
+        # What the original and the edited picture show in this session: a drag sends only what changed.
+        # (Made inside the tab: a State placed among gr.Tabs' children shows as a second tab button.)
+        seen = Shown(2)
         gr.Markdown(INTRO)
         with gr.Row():
             model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
@@ -282,22 +286,25 @@ def create_edit_tab(services: Services) -> dict:
             table = gr.Markdown(elem_id="ed-found")
 
     inputs = [model, seed, psi, *slots]
-    shown = [original, edited, info]
+    pictures = [original, edited, info]
+    shown = [*pictures, seen.state]
     dir_dropdowns = slots[0::3]
     opened = [*slots, span, attribute, keep]
 
+    @seen.skipping
     def _render(*args):
         return render(services, *args)
 
     def _open(*args):
         if not args[0]:
-            return (gr.skip(),) * (len(opened) + len(shown))
+            return (gr.skip(),) * (len(opened) + len(pictures))
         ups = open_model(services, args[0])
         vals = [args[0], args[1], args[2]]
         for i in range(SLOTS):
             vals += [NONE, 0.0, ups[3 * i + 2]["value"]]
         return (*ups, *render(services, *vals))
 
+    @seen.recording
     def _refresh(m):
         names = [e.name for e in services.models()]
         value = m if m in names else (names[0] if names else None)
@@ -307,15 +314,15 @@ def create_edit_tab(services: Services) -> dict:
         return find(services, *args)
 
     live = LIVE
-    gr.on([*(s.input for s in slots), psi.input, seed.submit, seed.blur], _render, inputs, shown,
+    gr.on([*(s.input for s in slots), psi.input, seed.submit, seed.blur], _render, [*inputs, seen.state], shown,
           api_name="edit_render", **live)
-    model.input(_open, [model, seed, psi], [*opened, *shown], api_name="edit_select", concurrency_limit=2,
+    model.input(seen.recording(_open), [model, seed, psi], [*opened, *shown], api_name="edit_select", concurrency_limit=2,
                 trigger_mode="always_last")
     refresh_btn.click(_refresh, [model], [model, *opened, *shown], api_name="edit_refresh", concurrency_limit=2)
     find_btn.click(_find, [model, method, k, span, attribute, keep, seeds_a, seeds_b, name],
                    [table, *dir_dropdowns], api_name="edit_find", concurrency_limit=1)
     recipe_ui.wire(rec, services, "edit", lambda *a: build_recipe(services, *a), inputs,
-                   lambda r, e: restore(services, r, e), [*inputs, *shown], "edit")
+                   seen.recording(lambda r, e: restore(services, r, e)), [*inputs, *shown], "edit")
     return {"model": model, "seed": seed, "psi": psi, "slots": slots, "original": original, "edited": edited,
             "info": info, "recipe": rec, "method": method, "k": k, "span": span, "attribute": attribute,
             "keep": keep, "seeds_a": seeds_a, "seeds_b": seeds_b, "name": name, "find": find_btn, "table": table,

@@ -138,8 +138,10 @@ def wire_progan(row: dict, services: Services, inputs: list, outputs: list) -> N
     wire(row, services, "progan", build, inputs, restore, [*inputs, *outputs], "progan")
 
 
-def wire_stylegan(row: dict, services: Services, inputs: list, layout: list, shown: list) -> None:
-    """inputs: the StyleGAN tab's controls; layout: its per-model slider updates; shown: [A, mix, B, info]."""
+def wire_stylegan(row: dict, services: Services, inputs: list, layout: list, shown: list,
+                  record: Callable = lambda fn: fn) -> None:
+    """inputs: the StyleGAN tab's controls; layout: its per-model slider updates; shown: [A, mix, B, info]
+    and what records them (record(restore) answers for the whole of `shown`)."""
     from . import stylegan_tab as tab
 
     def build(*args):
@@ -176,5 +178,5 @@ def wire_stylegan(row: dict, services: Services, inputs: list, layout: list, sho
 
     model, seed_a, seed_b = inputs[:3]
     psi, _, noise_mode, noise_seed = inputs[3 + tab.MAX_WS:7 + tab.MAX_WS]
-    wire(row, services, "stylegan", build, inputs, restore,
+    wire(row, services, "stylegan", build, inputs, record(restore),
          [model, seed_a, seed_b, psi, noise_mode, noise_seed, *layout, *shown], "style")

@@ -20,6 +20,7 @@ from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, Style
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui
 from .services import Services
+from .shown import Shown
 
 MAX_WS = 18       # style inputs of a 1024x1024 model: two per resolution from 4 to 1024
 MAX_LAYERS = 18   # synthesis layers (noise inputs) of a 1024x1024 StyleGAN; StyleGAN2 has 17
@@ -229,6 +230,9 @@ def refresh(services: Services, current: str | None):
 def create_stylegan_tab(services: Services) -> dict:
     names = [m.name for m in stylegan_models(services)]
     with gr.Tab("StyleGAN", id="stylegan"):
+        # What A, the mix and B show in this session: a drag sends only what changed.
+        # (Made inside the tab: a State placed among gr.Tabs' children shows as a second tab button.)
+        seen = Shown(3)
         gr.Markdown(INTRO)
         empty = gr.Markdown(EMPTY_TEXT, visible=not names, elem_id="sg-empty")
         with gr.Row():
@@ -296,18 +300,23 @@ def create_stylegan_tab(services: Services) -> dict:
         matrix_info = gr.Markdown(elem_id="sg-matrix-info")
 
     inputs = [model, seed_a, seed_b, *mix, psi, cutoff, noise_mode, noise_seed, *strengths]
-    shown = [img_a, img_mix, img_b, info]
+    pictures = [img_a, img_mix, img_b, info]
+    shown = [*pictures, seen.state]
     layout = [*mix, *strengths, cutoff, *preset_btns]
 
+    @seen.skipping
     def _render(*args):
         return render(services, Controls.from_args(args))
 
+    @seen.recording
     def _preset(name, *args):
         return apply_preset(services, name, Controls.from_args(args))
 
+    @seen.recording
     def _random_a(*args):
         return random_seed(services, "a", Controls.from_args(args))
 
+    @seen.recording
     def _random_b(*args):
         return random_seed(services, "b", Controls.from_args(args))
 
@@ -321,11 +330,12 @@ def create_stylegan_tab(services: Services) -> dict:
         """Lay the sliders out for the model and draw it; nothing when there is no model."""
         c = Controls.from_args(args)
         if not c.model:
-            return (gr.skip(),) * (len(layout) + len(shown))
+            return (gr.skip(),) * (len(layout) + len(pictures))
         updates = select_model(services, c.model)
         c.cutoff = None
         return (*updates, *render(services, c))
 
+    @seen.recording
     def _refresh_open(*args):
         model_upd, empty_upd = refresh(services, args[0])
         return (model_upd, empty_upd, *_open(model_upd["value"], *args[1:]))
@@ -333,7 +343,7 @@ def create_stylegan_tab(services: Services) -> dict:
     live = LIVE
     gr.on([*(s.input for s in mix + strengths), psi.input, cutoff.input, noise_mode.input, seed_a.submit,
            seed_a.blur, seed_b.submit, seed_b.blur, noise_seed.submit, noise_seed.blur],
-          _render, inputs, shown, api_name="style_render", **live)
+          _render, [*inputs, seen.state], shown, api_name="style_render", **live)
     # Each button applies its own preset. The public endpoint (the first button's) takes the preset's name as
     # an input, hidden on the page where it stays PRESETS[0], so that an API client can name any preset.
     preset_btns[0].click(_preset, [preset_name, *inputs], [*mix, *shown], api_name="style_preset", **live)
@@ -347,11 +357,11 @@ def create_stylegan_tab(services: Services) -> dict:
     gr.on([matrix_btn.click, rows.submit, cols.submit, mpreset.input], _matrix, [*inputs, rows, cols, mpreset],
           [matrix_img, download, matrix_info], api_name="style_matrix", concurrency_limit=2,
           trigger_mode="always_last")
-    model.input(_open, inputs, [*layout, *shown], api_name="style_select", concurrency_limit=2,
+    model.input(seen.recording(_open), inputs, [*layout, *shown], api_name="style_select", concurrency_limit=2,
                 trigger_mode="always_last")
     refresh_btn.click(_refresh_open, inputs, [model, empty, *layout, *shown], api_name="style_refresh",
                       concurrency_limit=2)
-    recipe_ui.wire_stylegan(rec, services, inputs, layout, shown)
+    recipe_ui.wire_stylegan(rec, services, inputs, layout, shown, record=seen.recording)
     return {"model": model, "seed_a": seed_a, "seed_b": seed_b, "random_a": rand_a, "random_b": rand_b,
             "mix": mix, "presets": preset_btns, "psi": psi, "cutoff": cutoff, "noise_mode": noise_mode,
             "noise_seed": noise_seed, "strengths": strengths, "image_a": img_a, "image_mix": img_mix,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import __version__
+from . import gradio_fixes
 from .edit_tab import create_edit_tab
 from .generate_tab import create_generate_tab
 from .interp_tab import create_interp_tab
@@ -32,6 +33,7 @@ HEADER = (f"# GAN Explorer <small>v{__version__}</small>\n"
 
 
 def build_app(services: Services) -> gr.Blocks:
+    gradio_fixes.apply()  # pictures in Gradio's cache written atomically (see the module)
     with gr.Blocks(title="GAN Explorer", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(HEADER)
         with gr.Tabs() as tabs:

@@ -139,7 +139,7 @@ def test_stylegan_tab_round_trip(app_stylegan_services):
         assert [u["value"] for u in out[6:12]] == mix[:6]
         assert [u["value"] for u in out[6 + MAX_WS:11 + MAX_WS]] == strengths[:5]
         assert out[6 + MAX_WS + MAX_LAYERS]["value"] == 3
-        assert np.array_equal(out[-4], saved)  # the mix (then B, the info and the message)
+        assert np.array_equal(out[-5], saved)  # the mix (then B, the info, the record of what is shown, the message)
 
 
 def test_stylegan_recipe_for_another_model_shape_is_rejected(app_stylegan_services, tmp_path):

@@ -97,7 +97,11 @@ def growth_strip(panels: list[np.ndarray], display_px: int = DISPLAY_PX) -> np.n
 
 
 class Renderer:
-    def __init__(self, device: torch.device | str = "cpu", max_models: int = 4, batch: int = 16):
+    # Generators kept loaded (least recently used dropped first): every shipped model (6, 20 MB in all)
+    # and a couple of runs, so that visitors switching between models do not reload them each time.
+    MAX_MODELS = 8
+
+    def __init__(self, device: torch.device | str = "cpu", max_models: int = MAX_MODELS, batch: int = 16):
         self.device = torch.device(device)
         self.max_models, self.batch = max_models, batch
         self._models: OrderedDict[str, tuple[torch.nn.Module, dict]] = OrderedDict()

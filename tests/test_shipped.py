@@ -8,6 +8,7 @@ import torch
 
 from explorer.edit.latents import latents_for_seeds
 from explorer.models import ARCHITECTURES
+from explorer.render import Renderer
 from explorer.weights import list_checkpoints, load_generator
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -42,3 +43,16 @@ def test_shipped_checkpoint_draws_varied_pictures(entry):
     with torch.no_grad():
         one = G(latents_for_seeds([5], G.z_dim))
     torch.testing.assert_close(one[0], img[5], atol=1e-4, rtol=0)
+
+
+def test_the_renderer_keeps_every_shipped_model_and_drops_the_least_recently_used():
+    r = Renderer()
+    loaded = {e.name: r.model(e.path)[0] for e in SHIPPED}
+    # Visitors switching between the shipped models never reload one.
+    assert all(r.model(e.path)[0] is loaded[e.name] for e in reversed(SHIPPED))
+    small = Renderer(max_models=2)
+    a, b, c = (e.path for e in SHIPPED[:3])
+    ga, gb = small.model(a)[0], small.model(b)[0]
+    assert small.model(a)[0] is ga  # a used last: b is the least recently used
+    small.model(c)
+    assert small.model(a)[0] is ga and small.model(b)[0] is not gb

@@ -286,8 +286,9 @@ def create_edit_tab(services: Services) -> dict:
             table = gr.Markdown(elem_id="ed-found")
 
     inputs = [model, seed, psi, *slots]
-    pictures = [original, edited, info]
-    shown = [*pictures, seen.state]
+    drawn = [  # what a render draws: the pictures, then their info
+        original, edited, info]
+    shown = [*drawn, seen.state]
     dir_dropdowns = slots[0::3]
     opened = [*slots, span, attribute, keep]
 
@@ -297,7 +298,7 @@ def create_edit_tab(services: Services) -> dict:
 
     def _open(*args):
         if not args[0]:
-            return (gr.skip(),) * (len(opened) + len(pictures))
+            return (gr.skip(),) * (len(opened) + len(drawn))
         ups = open_model(services, args[0])
         vals = [args[0], args[1], args[2]]
         for i in range(SLOTS):

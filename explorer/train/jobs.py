@@ -29,7 +29,7 @@ from pathlib import Path
 from .. import limits
 from ..device import pick_device
 from ..models import ARCHITECTURES
-from .data import BUILTIN, _check_res, extract_upload
+from .data import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, extract_upload
 from .recipes import RECIPES, TrainConfig, make_train_config
 from .run import RunDir
 
@@ -298,13 +298,21 @@ class JobManager:
         if spec.data == "upload":
             if not spec.upload:
                 raise JobError("Choose a .zip of images to upload first.")
-        elif spec.data not in BUILTIN:
+        elif spec.data in BUILTIN:
+            problem = builtin_problem(spec.data)
+            if problem:
+                raise JobError(problem)
+        else:
             if not self.allow_server_paths:
                 raise JobError(f"This server does not read folders on its disk; choose {', '.join(BUILTIN)} "
                                "or upload a .zip of images.")
             p = Path(spec.data).expanduser()
             if not (p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")):
                 raise JobError(f"{spec.data!r} is not a folder or .zip on this server; give an existing path.")
+            try:  # refused here with the reason, rather than started and shown as a crashed run
+                check_readable(p)
+            except DatasetError as e:
+                raise JobError(str(e)) from None
         if spec.name is not None and not RUN_NAME.fullmatch(spec.name):
             raise JobError(f"Run name {spec.name!r}: use 1-64 letters, digits, '.', '_' or '-', "
                            "starting with a letter or digit.")

@@ -15,8 +15,8 @@ from PIL import Image
 from ..images import read_recipe
 from ..models import ARCHITECTURES
 from ..render import GridRequest, RenderError
-from ..train.data import BUILTIN
-from ..train.jobs import BusyError, JobError, JobSpec, RunStatus, all_option_names, arch_options, \
+from ..train.data import BUILTIN, builtin_problem
+from ..train.jobs import ACTIVE, BusyError, JobError, JobSpec, RunStatus, all_option_names, arch_options, \
     parse_model_opts, parse_option, recipe_options
 from ..train.recipes import RECIPES
 from . import inputs
@@ -31,6 +31,23 @@ SPACE_NOTE = ("**This Space has no persistent storage: runs vanish when it resta
 
 
 # --- handlers ----------------------------------------------------------------------------------
+
+
+def dataset_choices(allow_server_paths: bool) -> tuple[list[tuple[str, str]], str, str]:
+    """(radio choices as (label, value), the default, a note): a built-in set this machine cannot load is
+    labelled unavailable and never the default, and the note gives the command that fixes it."""
+    problems = {name: builtin_problem(name) for name in BUILTIN}
+    choices = [(name if not problems[name] else f"{name} (unavailable)", name) for name in BUILTIN]
+    choices += [(UPLOAD, UPLOAD)] + ([(FOLDER, FOLDER)] if allow_server_paths else [])
+    default = next((name for name in BUILTIN if not problems[name]), UPLOAD)
+    note = " ".join(f"**{name}** is unavailable here: {why}." for name, why in problems.items() if why)
+    return choices, default, note
+
+
+def buttons_for(state: str | None):
+    """(Stop, Resume) updates: each is interactive only when it can act on the run in that state."""
+    return (gr.update(interactive=state in ACTIVE),
+            gr.update(interactive=state in ("stopped", "crashed", "failed", "finished")))
 
 
 def recipe_changed(recipe: str):
@@ -173,10 +190,12 @@ def live_grid(services: Services, run: str) -> tuple[str | None, float | None]:
 
 
 def poll(services: Services, run: str | None, seen: dict | None):
-    """Handler for the timer: (status, progress, grid, grid caption, plot, log, snapshot slider, seen).
-    Only what changed since `seen` (this page's last poll) is sent; the rest is gr.skip()."""
+    """Handler for the timer: (status, progress, grid, grid caption, plot, log, snapshot slider, Stop,
+    Resume, seen). Only what changed since `seen` (this page's last poll) is sent; the rest is gr.skip()."""
     if not run:
-        return (gr.skip(),) * 7 + (seen,)
+        if seen and seen.get("run") is None and seen.get("buttons") is None:
+            return (gr.skip(),) * 9 + (seen,)
+        return (gr.skip(),) * 7 + buttons_for(None) + ({"run": None, "buttons": None},)
     try:
         st = services.jobs.status(_need(run))
     except JobError as e:
@@ -184,8 +203,9 @@ def poll(services: Services, run: str | None, seen: dict | None):
     seen = dict(seen) if seen and seen.get("run") == run else {"run": run}
     grid_path, grid_kimg = live_grid(services, run)
     keys = {"status": (status_text(st), progress_html(st)), "log": (len(st.records), st.state),
-            "grid": grid_path and os.stat(grid_path).st_mtime_ns, "snaps": len(list(services.jobs.run_dir(run).snapshots.glob("snapshot-*.json")))}
-    out = [gr.skip()] * 7
+            "grid": grid_path and os.stat(grid_path).st_mtime_ns, "snaps": len(list(services.jobs.run_dir(run).snapshots.glob("snapshot-*.json"))),
+            "buttons": st.state}
+    out = [gr.skip()] * 9
     if seen.get("status") != keys["status"]:
         out[0:2] = keys["status"]
     if seen.get("grid") != keys["grid"] and grid_path:
@@ -200,6 +220,8 @@ def poll(services: Services, run: str | None, seen: dict | None):
         n = keys["snaps"]
         out[6] = gr.update(maximum=max(n - 1, 1), value=max(n - 1, 0), interactive=n > 1,
                            label=f"Snapshot ({n} saved)")
+    if seen.get("buttons", "") != keys["buttons"]:
+        out[7:9] = buttons_for(st.state)
     seen.update(keys)
     return (*out, seen)
 
@@ -247,13 +269,14 @@ def explorer_target(services: Services, run: str | None, index) -> tuple[str, st
 def create_train_tab(services: Services) -> dict:
     jobs, recipes = services.jobs, list(RECIPES)
     runs = jobs.runs()
-    data_choices = [*BUILTIN, UPLOAD] + ([FOLDER] if jobs.allow_server_paths else [])
+    data_choices, data_default, data_note = dataset_choices(jobs.allow_server_paths)
     with gr.Tab("Train", id="train"):
         gr.Markdown(SPACE_NOTE, visible=bool(os.environ.get("SPACE_ID")), elem_id="tr-space-note")
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 recipe = gr.Dropdown(recipes, value=recipes[0], label="Recipe", elem_id="tr-recipe")
-                data = gr.Radio(data_choices, value=BUILTIN[0], label="Dataset", elem_id="tr-data")
+                data = gr.Radio(data_choices, value=data_default, label="Dataset", elem_id="tr-data")
+                gr.Markdown(data_note, visible=bool(data_note), elem_id="tr-data-note")
                 upload = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", elem_id="tr-upload",
                                  visible=False)
                 folder = gr.Textbox(label="Folder or .zip path on the server", max_lines=1, elem_id="tr-folder",
@@ -286,8 +309,9 @@ def create_train_tab(services: Services) -> dict:
                 status = gr.Markdown(elem_id="tr-status")
                 progress = gr.HTML(elem_id="tr-progress")
                 with gr.Row():
-                    stop_btn = gr.Button("Stop", variant="stop", elem_id="tr-stop")
-                    resume_btn = gr.Button("Resume", elem_id="tr-resume")
+                    # Neither acts before a run exists; the timer enables each when it can (buttons_for).
+                    stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="tr-stop")
+                    resume_btn = gr.Button("Resume", interactive=False, elem_id="tr-resume")
                     extend = gr.Number(0, label="Resume up to kimg (0 = the run's own length)", minimum=0,
                                        elem_id="tr-extend")
                 grid = gr.Image(label="Live samples", type="numpy", format="png", interactive=False, height=320,
@@ -327,7 +351,7 @@ def create_train_tab(services: Services) -> dict:
     resume_btn.click(lambda r, k, d: resume(services, r, k, d), [run, extend, device], [notice],
                      api_name="train_resume", concurrency_limit=1)
     refresh_btn.click(lambda r: _runs_update(services, r), [run], [run], api_name="train_runs")
-    watch = [status, progress, grid, grid_info, plot, log, snap, seen]
+    watch = [status, progress, grid, grid_info, plot, log, snap, stop_btn, resume_btn, seen]
     timer.tick(lambda r, s: poll(services, r, s), [run, seen], watch, show_progress="hidden",
                concurrency_limit=None, api_name="train_poll")
     # .change, not .input: the timer moves the slider to each new snapshot, which is then drawn too.

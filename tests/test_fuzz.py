@@ -56,6 +56,7 @@ ENDPOINTS = (
     "interp_preview", "interp_select", "interp_refresh", "interp_gif", "interp_mp4", "interp_recipe_save",
     "interp_recipe_load", "train_status", "train_recipe", "train_start", "train_stop", "train_resume",
     "train_runs", "train_poll", "train_snapshot", "metrics_measure", "metrics_history", "metrics_refresh",
+    "metrics_estimate",
     "train_open",
 )
 # Valid but long: inputs (by elem_id) whose values above the cap are fuzzed at the cap instead.

@@ -90,3 +90,27 @@ def test_launched_app_measures_over_http(metrics_dirs):
             client.predict("tiny", ["fid"], 30, ["domain"], api_name="/metrics_measure")
     finally:
         server.close()
+
+
+def test_how_long_measuring_takes_is_said_before_it_starts(services):
+    """The estimate names what the time goes on; real features computed once are then cached, and said so."""
+    first = metrics_tab.estimate_text(services, "tiny", ["kid"], 50, ["domain"])  # more than other tests measured
+    assert first.startswith("About **") and " s** on this machine" in first
+    assert "50 generated images through domain:faces" in first and "50 real ones (cached after this run)" in first
+    metrics_tab.measure(services, "tiny", ["kid"], 50, ["domain"], _no_progress)
+    again = metrics_tab.estimate_text(services, "tiny", ["kid"], 50, ["domain"])
+    assert "50 generated images" in again and "real ones" not in again
+    assert "path length over 80 pairs" in metrics_tab.estimate_text(services, "tiny", ["kid", "ppl"], 40, ["domain"])
+    seconds, _ = evaluate.estimate(evaluate.Job(services.find_model("tiny").path, ("kid",), 4000, ("domain",)))
+    assert seconds > evaluate.estimate(evaluate.Job(services.find_model("tiny").path, ("kid",), 40, ("domain",)))[0]
+    # What cannot run is said instead of a time, and nothing is measured.
+    assert "whole number" in metrics_tab.estimate_text(services, "tiny", ["kid"], 2.5, ["domain"])
+    assert metrics_tab.estimate_text(services, "tiny", [], 40, ["domain"]).startswith("Tick at least one")
+    assert metrics_tab.estimate_text(services, None, ["kid"], 40, ["domain"]) == ""
+
+
+def test_each_model_gets_the_feature_network_its_data_has(services, tmp_path):
+    assert metrics_tab.nets_for(services, "tiny") == ["domain"]  # trained on faces
+    make_tiny_checkpoint(tmp_path / "w" / "own", train={"kimg": 1.0, "data": "/some/folder", "recipe": "dcgan"})
+    other = Services(tmp_path / "w", tmp_path / "r", torch.device("cpu"))
+    assert metrics_tab.nets_for(other, "own") == ["lite0"] and metrics_tab.nets_for(other, None) == ["lite0"]

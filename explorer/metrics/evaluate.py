@@ -24,7 +24,7 @@ import torch
 from ..fsutil import atomic_write_bytes
 from ..render import trained_growth
 from . import maths
-from .features import FeatureNet, load_feature_net
+from .features import FeatureNet, FeatureNetError, load_feature_net
 
 METRICS = {  # name -> what it reports
     "fid": "Fréchet distance of feature Gaussians (lower is better)",
@@ -290,6 +290,76 @@ def run(job: Job, progress: Progress | None = None, G=None) -> list[dict]:
             add(f"sep_{space}", np.mean(h), f"domain:{data} attribute classifier", 0, job.n, t0,
                 per_attribute=per_attr, label_entropy=prior, paper_score=round(math.exp(sum(h) * math.log(2)), 4))
     return rows
+
+
+# ---------------------------------------------------------------- how long a run takes
+
+_SECONDS_PER_IMAGE: dict[tuple, float] = {}   # measured once per process: (what, key...) -> seconds per image
+ESTIMATE_BATCH = 16                            # images timed per measurement (smaller batches flatter the rate)
+
+
+def _rate(key: tuple, fn: Callable[[], object], batch: int = ESTIMATE_BATCH) -> float:
+    """Seconds per image of fn() (one batch of `batch`), timed after a warm-up call, once per key."""
+    if key not in _SECONDS_PER_IMAGE:
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        _SECONDS_PER_IMAGE[key] = (time.perf_counter() - t0) / batch
+    return _SECONDS_PER_IMAGE[key]
+
+
+def real_cached(spec: str, res: int, channels: int, net_key: str, n: int) -> bool:
+    """Whether real_features would read the n real features from the cache instead of computing them."""
+    try:
+        stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net_key}-order2"
+    except MetricError:
+        return False
+    return any(p.stem == f"{stem}-n{n}" or (p.stem.rsplit("-n", 1)[1].isdigit() and int(p.stem.rsplit("-n", 1)[1]) > n)
+               for p in cache_dir().glob(f"{stem}-n*.npy"))
+
+
+@torch.inference_mode()
+def estimate(job: Job) -> tuple[float, str]:
+    """(seconds, what they are spent on) for run(job) on this machine, before it starts: the generator's
+    and each feature network's time per image, measured on one small batch (once per process and
+    model), times the images the job makes and reads; real features already cached cost nothing.
+    MetricError (the same sentence run() would give) when the job cannot run."""
+    from ..weights import CheckpointError, load_generator
+
+    try:
+        G, meta = load_generator(job.checkpoint)
+    except CheckpointError as e:
+        raise MetricError(str(e)) from None
+    data = meta.get("train", {}).get("data")
+    res, channels = G.img_resolution, G.img_channels
+    stamp = Path(job.checkpoint).stat().st_mtime_ns
+    z = torch.randn(ESTIMATE_BATCH, G.z_dim, generator=torch.Generator().manual_seed(0))
+    kw = _synthesis_kwargs(G, meta, None)
+    g = _rate(("G", str(job.checkpoint), stamp), lambda: G.synthesis(G.mapping(z), **kw))
+    seconds, parts = 1.0, []  # loading the model and the networks
+    n_real = min(job.n, 5000) if data == "mnist" else job.n
+    for name in (job.nets or tuple(default_nets(meta, job.inception_path))) if set(job.metrics) - {"sep"} else ():
+        try:
+            net = load_feature_net(name, dataset=data, inception_path=job.inception_path,
+                                   classifier_dir=job.classifier_dir)
+        except FeatureNetError as e:
+            raise MetricError(str(e)) from None
+        nb = min(net.batch, 32)  # the batch run() uses, as far as a quick measurement allows
+        img = torch.rand(nb, channels, res, res) * 2 - 1
+        f = _rate((net.key, res, channels), lambda: net.features(img), nb)
+        if set(job.metrics) & {"fid", "kid", "pr"}:
+            seconds += job.n * (g + f)
+            parts.append(f"{job.n:,} generated images through {net.name}")
+            if data and not real_cached(data, res, channels, net.key, n_real):
+                seconds += n_real * f * 1.2  # and loading (or drawing) the real images
+                parts.append(f"{n_real:,} real ones (cached after this run)")
+        if "ppl" in job.metrics:
+            seconds += 4 * job.n * (g + f)  # two spaces, two images a path, through the pyramid
+            parts.append(f"path length over {2 * job.n:,} pairs")
+    if "sep" in job.metrics:
+        seconds += 2 * job.n * g + 2.0  # the samples, the classifier and a probe per attribute and space
+        parts.append(f"separability over {job.n:,} samples")
+    return seconds, "; ".join(parts)
 
 
 # ---------------------------------------------------------------- the real-data floor

@@ -59,7 +59,8 @@ def build_app(services: Services) -> gr.Blocks:
         # the snapshot in the tab that fits it and draws it there.
         demo.load(tr["load_fn"], [tr["run"]], [tr["run"]], api_visibility="private")
         demo.load(mt["refresh_fn"], [mt["model"]], [mt["model"], mt["table"], mt["curve"]],
-                  api_visibility="private")
+                  api_visibility="private").then(mt["estimate_fn"], [mt["model"], mt["metrics"], mt["n"], mt["nets"]],
+                                                 [mt["estimate"]], api_visibility="private")
         wire_open_in_explorer(services, tr, tabs, {
             "generate": (gen["model"], [(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]]),
                                         (gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],

@@ -3,14 +3,16 @@ progress bar, appended to the model's card; its history as a table and, for a ru
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from .. import limits
 from ..attributes import ClassifierError
-from ..metrics.evaluate import METRICS, Job, MetricError, append_to_card, history, run
+from ..metrics.evaluate import METRICS, Job, MetricError, append_to_card, estimate, history, run
 from ..metrics.features import INCEPTION_ENV, FeatureNetError
 from ..metrics.maths import SampleCountError
 from . import inputs
@@ -30,6 +32,43 @@ INTRO = (
 
 def net_choices() -> list[str]:
     return ["lite0", "domain"] + (["inception"] if os.environ.get(INCEPTION_ENV) else [])
+
+
+def nets_for(services: Services, model_name: str | None) -> list[str]:
+    """The tab's feature network for a model: its own data's classifier (domain) where the data set has
+    one, which is quick and knows the domain; lite0 otherwise."""
+    entry = services.find_model(model_name) if model_name else None
+    try:
+        data = json.loads(Path(entry.path).read_text()).get("train", {}).get("data") if entry else None
+    except (OSError, ValueError, AttributeError):
+        data = None
+    return ["domain"] if data in ("faces", "mnist") else ["lite0"]
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{max(s, 1)} s"
+
+
+def estimate_text(services: Services, model_name: str | None, metrics, n, nets) -> str:
+    """Handler: how long Measure will take on this machine, said before it starts (or why it cannot run)."""
+    entry = services.find_model(inputs.name(model_name, "Model")) if model_name else None
+    if entry is None:
+        return ""
+    try:
+        metrics, nets = _ticked(metrics, "Metrics"), _ticked(nets, "Feature networks")
+        n = inputs.whole(n, "Samples", 2, MAX_N)
+    except gr.Error as e:
+        return f"⚠️ {e.message}"
+    if not metrics or set(metrics) - set(METRICS) or (not nets and set(metrics) - {"sep"}) \
+            or set(nets) - set(net_choices()):
+        return "Tick at least one metric and one feature network."
+    try:
+        seconds, what = estimate(Job(entry.path, tuple(m for m in METRICS if m in metrics), n, tuple(nets)))
+    except MetricError as e:
+        return f"⚠️ {e}"
+    text = f"About **{_duration(seconds)}** on this machine: {what}."
+    return text + " Fewer samples give a quicker, noisier number." if seconds > 60 else text
 
 
 def history_table(checkpoint: str) -> pd.DataFrame:
@@ -116,8 +155,10 @@ def create_metrics_tab(services: Services) -> dict:
             with gr.Column(scale=1):
                 n = gr.Number(1000, label="Samples", precision=0, minimum=2, maximum=MAX_N,
                               info="generated (and real) images; 5,000 or more for FID", elem_id="mt-n")
-                nets = gr.CheckboxGroup(net_choices(), value=["lite0"], label="Feature networks", elem_id="mt-nets")
+                nets = gr.CheckboxGroup(net_choices(), value=nets_for(services, names[0] if names else None),
+                                        label="Feature networks", elem_id="mt-nets")
                 go = gr.Button("Measure", variant="primary", elem_id="mt-button")
+                how_long = gr.Markdown(elem_id="mt-estimate")
         summary = gr.Markdown(elem_id="mt-summary")
         result = gr.Dataframe(headers=TABLE_COLUMNS, label="This measurement", interactive=False, elem_id="mt-result")
         # Created without a value: a LinePlot first given an empty, untyped frame never draws lines (gradio 6.31).
@@ -135,9 +176,25 @@ def create_metrics_tab(services: Services) -> dict:
     def _refresh(m):
         return refresh(services, m)
 
+    def _estimate(m, ms, k, ns):
+        return estimate_text(services, m, ms, k, ns)
+
+    def _model_chosen(m, ms, k):
+        ns = nets_for(services, m)
+        return (ns, *show_history(services, m), estimate_text(services, m, ms, k, ns))
+
     go.click(_measure, [model, metrics, n, nets], [summary, result, table, curve], api_name="metrics_measure",
              concurrency_limit=1)
     model.input(_history, [model], [table, curve], api_name="metrics_history", concurrency_limit=2)
+    # A model picked: its own feature network, its history, and how long measuring it takes.
+    model.input(_model_chosen, [model, metrics, n], [nets, table, curve, how_long], api_visibility="private",
+                concurrency_limit=2)
+    n.input(_estimate, [model, metrics, n, nets], [how_long], api_name="metrics_estimate", concurrency_limit=2,
+            trigger_mode="always_last")
+    for control in (metrics, nets):
+        control.input(_estimate, [model, metrics, n, nets], [how_long], api_visibility="private",
+                      concurrency_limit=2, trigger_mode="always_last")
     refresh_btn.click(_refresh, [model], [model, table, curve], api_name="metrics_refresh", concurrency_limit=2)
     return {"model": model, "metrics": metrics, "n": n, "nets": nets, "button": go, "table": table, "curve": curve,
-            "result": result, "summary": summary, "refresh_fn": _refresh}
+            "result": result, "summary": summary, "refresh_fn": _refresh, "estimate": how_long,
+            "estimate_fn": _estimate}

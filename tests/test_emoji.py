@@ -139,3 +139,10 @@ def test_train_tab_jobs_accept_emoji(tmp_path):
 
     cfg = JobManager(tmp_path, allow_server_paths=False).validate(JobSpec("projected", "emoji", 64, 1.0))
     assert (cfg.data, cfg.channels, cfg.res) == ("emoji", 3, 64)
+
+
+def test_the_dataset_needs_no_font(tmp_path, monkeypatch):
+    """A laptop or a Space with no Debian font trains on the shipped glyphs."""
+    monkeypatch.setattr(emoji, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
+    ds = load_dataset("emoji", 16, size=12)
+    assert ds.images.shape == (12, 3, 16, 16) and ds.labels.shape == (12, 3)

@@ -171,3 +171,24 @@ def test_training_step_and_exact_resume(faces16, tmp_path, recipe):
     assert resumed.train_step() == expected
     for a, b in zip(unbroken.G_ema.state_dict().values(), resumed.G_ema.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("recipe", ["stylegan", "stylegan2"])
+def test_lazy_regularised_recipes_train_at_the_learning_rates_and_betas_their_table_states(faces16, tmp_path, recipe):
+    """R1 and path length are folded into the main step (no separate regulariser step), so nothing scales
+    Adam's lr or betas by k / (k + 1); a resume state saved with scaled ones trains on at the recipe's."""
+    cfg = _cfg(recipe, r1_gamma=1.0, pl_weight=2.0 if recipe == "stylegan2" else 0.0)
+    tr = Trainer(cfg, faces16)
+    for opt, lr in ((tr.opt_G, cfg.lr_g), (tr.opt_D, cfg.lr_d)):
+        assert [(g["lr"], g["betas"]) for g in opt.param_groups] == [(lr, (cfg.beta1, cfg.beta2))]
+    tr.train_step()
+    tr.run = RunDir(tmp_path / "run").create(cfg)
+    tr.save_resume()
+    state = tr.run.load_resume()
+    for key, k in (("opt_G", cfg.pl_interval), ("opt_D", cfg.r1_interval)):  # as an older version saved it
+        for g in state[key]["param_groups"]:
+            g["lr"], g["betas"] = g["lr"] * k / (k + 1), tuple(b ** (k / (k + 1)) for b in g["betas"])
+    resumed = Trainer(cfg, faces16)
+    resumed.load_state_dict(state)
+    for opt, lr in ((resumed.opt_G, cfg.lr_g), (resumed.opt_D, cfg.lr_d)):
+        assert [(g["lr"], g["betas"]) for g in opt.param_groups] == [(lr, (cfg.beta1, cfg.beta2))]

@@ -52,12 +52,6 @@ class TrainingDiverged(RuntimeError):
         super().__init__(f"Training diverged at step {step} ({kimg:.3f} kimg): {what}.")
 
 
-def _lazy_ratio(interval: int | None) -> float:
-    """Lazy regularisation (Karras et al. 2020, Sec. 3.1): a penalty every k steps, so Adam's lr and
-    betas are scaled by k / (k + 1) to keep the effective schedule."""
-    return interval / (interval + 1) if interval else 1.0
-
-
 def fixed_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
     """The sample grid's z, the same for the whole run (and across resumes)."""
     return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed + 123_456_789))
@@ -90,8 +84,8 @@ class Trainer:
         self.progressive = self.G.capabilities.progressive
         self.styled = self.G.capabilities.mixing  # mapping + synthesis with noise inputs
         self.augment = parse_policy(cfg.augment)  # DiffAugment on everything D sees (Zhao et al. 2020)
-        self.opt_G = self._adam(self.G, cfg.lr_g, self._lazy_interval("G"))
-        self.opt_D = self._adam(self.D, cfg.lr_d, self._lazy_interval("D"))
+        self.opt_G = self._adam(self.G, cfg.lr_g)
+        self.opt_D = self._adam(self.D, cfg.lr_d)
         broadcast_module(self.G, self.dist, params=True)
         broadcast_module(self.D, self.dist, params=True)
 
@@ -112,16 +106,13 @@ class Trainer:
         self._tick_sums: dict[str, float] = {}
         self._tick_steps = 0
 
-    def _lazy_interval(self, net: str) -> int | None:
-        cfg = self.cfg
-        if net == "G":
-            return cfg.pl_interval if cfg.pl_weight > 0 else None
-        return cfg.r1_interval if cfg.r1_gamma > 0 else None
-
-    def _adam(self, m: nn.Module, lr: float, lazy_interval: int | None) -> torch.optim.Adam:
-        ratio = _lazy_ratio(lazy_interval)
-        betas = (self.cfg.beta1 ** ratio, self.cfg.beta2 ** ratio)
-        return torch.optim.Adam(m.parameters(), lr=lr * ratio, betas=betas)
+    def _adam(self, m: nn.Module, lr: float) -> torch.optim.Adam:
+        """Adam at the recipe's own lr and betas. Lazy R1 and path length (every r1_interval D steps,
+        pl_interval G steps, scaled up by the interval) are added to the main loss on those steps rather
+        than taken as a step of their own, so the number of optimiser steps is unchanged and StyleGAN2-ADA's
+        k / (k + 1) correction of lr and betas, which compensates for its separate regulariser steps,
+        does not apply here."""
+        return torch.optim.Adam(m.parameters(), lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
 
     # ------------------------------------------------------------------ one step
     def growth(self) -> tuple[int | None, float]:
@@ -370,11 +361,12 @@ class Trainer:
             self.G_ema.load_state_dict(state["G_ema"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
-        # The config's learning rates, not the saved ones: the same values unless a resume changed them
-        # (to continue a run that diverged with a lower one).
-        for opt, lr, net in ((self.opt_G, self.cfg.lr_g, "G"), (self.opt_D, self.cfg.lr_d, "D")):
+        # The config's learning rates and betas, not the saved ones: the same values unless a resume changed
+        # them (to continue a run that diverged with a lower lr), or the run was saved by a version that
+        # scaled both by k / (k + 1) for lazy regularisation (it now trains at the recipe's values).
+        for opt, lr in ((self.opt_G, self.cfg.lr_g), (self.opt_D, self.cfg.lr_d)):
             for group in opt.param_groups:
-                group["lr"] = lr * _lazy_ratio(self._lazy_interval(net))
+                group["lr"], group["betas"] = lr, (self.cfg.beta1, self.cfg.beta2)
         self.sampler.load_state_dict(state["sampler"])
         c = state["counters"]
         self.cur_nimg, self.step, self.tick, self.total_sec = c["cur_nimg"], c["step"], c["tick"], c["total_sec"]

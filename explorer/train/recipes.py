@@ -47,7 +47,7 @@ class TrainConfig:
     style_mixing: float = 0.0        # style-based models: probability of mixing two z at a random layer
     pl_weight: float = 0.0           # path-length regularisation weight (StyleGAN2); 0 = off
     pl_interval: int = 4             # lazy path-length regularisation: every this many G steps
-    augment: str = ""                # DiffAugment policy for everything D sees, e.g. "color,translation,cutout"; "" = off
+    augment: str = ""                # DiffAugment policy for everything D sees, e.g. "color,translation,cutout=0.2" (name=ratio of the side); "" = off
     augment_shared: bool = False     # the real and the fake batch of a D step get the same augmentation draws
     tick_kimg: float = 1.0           # one log record (and progress line) per this many kimg
     sample_ticks: int = 2            # fixed-z sample grid every this many ticks
@@ -108,7 +108,7 @@ RECIPES: dict[str, dict] = {
                    gp_lambda=10.0, drift=0.001, batch=32, ema_kimg=0.5, fade_kimg=15.0, stable_kimg=15.0,
                    model={}),
     # Karras et al. 2019/2020 as in the StyleGAN2-ADA code: logistic (non-saturating) loss, lazy R1
-    # every 16 D steps, style mixing with p = 0.9, Adam(2e-3, 0, 0.99), G_ema with a 10 kimg half-life
+    # every 16 D steps (added to that step's loss, so Adam keeps the lr and betas written here), style mixing with p = 0.9, Adam(2e-3, 0, 0.99), G_ema with a 10 kimg half-life
     # ramped up over the first kimg (rampup 0.05). gamma follows that code's heuristic
     # 0.0002 * res^2 / batch (0.026 at 64x64, batch 32), rounded up for short runs.
     "stylegan": dict(arch="stylegan", loss="bce", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, n_critic=1,
@@ -119,15 +119,16 @@ RECIPES: dict[str, dict] = {
                       batch=32, ema_kimg=10.0, ema_rampup=0.05, r1_gamma=0.05, r1_interval=16, style_mixing=0.9,
                       pl_weight=2.0, pl_interval=4, model={"variant": "modulated", "upsample": "fir"}),
     # Sauer et al. 2021 (the paper's code): FastGAN's generator, the projected discriminator on a frozen
-    # EfficientNet-Lite1, hinge loss, DiffAugment (colour, translation, cutout) on real and fake, no R1;
+    # EfficientNet-Lite1, hinge loss, DiffAugment (colour, translation 1/8, cutout of 0.2 of the side: the
+    # paper's pg_modules/diffaug.py, where DiffAugment's own default is 0.5) on real and fake, no R1;
     # Adam(2e-4, 0, 0.99) and a G_ema half-life of batch * 10 / 32 kimg, ramped up for short runs.
     "projected": dict(arch="fastgan", loss="hinge", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, n_critic=1,
-                      batch=32, ema_kimg=10.0, ema_rampup=0.05, augment="color,translation,cutout", model={}),
+                      batch=32, ema_kimg=10.0, ema_rampup=0.05, augment="color,translation,cutout=0.2", model={}),
     # The paper's StyleGAN2 backbone: the same discriminator and loss, StyleGAN2's generator with a
     # 2-layer mapping network, Adam(2e-3, 0, 0.99), no R1, no path-length regulariser, no style mixing.
     "projected-stylegan2": dict(arch="stylegan-projected", loss="hinge", lr_g=2e-3, lr_d=2e-3, beta1=0.0,
                                 beta2=0.99, n_critic=1, batch=32, ema_kimg=10.0, ema_rampup=0.05,
-                                augment="color,translation,cutout",
+                                augment="color,translation,cutout=0.2",
                                 model={"variant": "modulated", "mapping_layers": 2}),
 }
 

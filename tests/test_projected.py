@@ -196,3 +196,18 @@ def test_cli_run_snapshot_opens_in_the_explorer(tmp_path, recipe, opts):
     assert grid.ndim == 3 and grid.std() > 0
     record = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
     assert all(torch.isfinite(torch.tensor(record[k])) for k in ("loss_D", "loss_G"))
+
+
+def test_the_projected_recipes_cut_out_a_fifth_of_the_side_as_the_paper_s_code_does():
+    """Projected GAN's DiffAugment cuts out 0.2 of the side (4 % of the area); DiffAugment's own default,
+    0.5, stays the default of a bare "cutout"."""
+    for recipe in ("projected", "projected-stylegan2"):
+        assert dict(parse_policy(make_train_config(recipe, res=32, channels=3).augment))["cutout"] == 0.2
+    ones = torch.ones(256, 1, 20, 20)
+    for policy, side in (("cutout=0.2", 4), ("cutout", 10)):
+        holes = (diff_augment(ones, policy, torch.Generator().manual_seed(0)) == 0).sum(dim=(1, 2, 3))
+        assert holes.max() == side * side                              # a whole square, where it fits
+    assert parse_policy("color, translation=0.25") == (("color", None), ("translation", 0.25))
+    for bad, words in (("cutout=1.5", r"in \(0, 1\]"), ("color=0.2", "takes no ratio"), ("cutout=big", "a number")):
+        with pytest.raises(ValueError, match=words):
+            parse_policy(bad)

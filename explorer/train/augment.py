@@ -11,15 +11,30 @@ from __future__ import annotations
 import torch
 
 POLICIES = ("color", "translation", "cutout")
+RATIOS = {"translation": 0.125, "cutout": 0.5}  # DiffAugment's defaults, as a fraction of the image side
 
 
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """"color,translation" -> ("color", "translation"); "" -> (); unknown names are an error."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip())
-    unknown = [p for p in names if p not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown augmentation {unknown}; choose from {', '.join(POLICIES)} (comma-separated)")
-    return names
+def parse_policy(policy: str) -> tuple[tuple[str, float | None], ...]:
+    """"color,translation,cutout=0.2" -> (("color", None), ("translation", 0.125), ("cutout", 0.2)): each
+    augmentation with its ratio (translation: the largest shift, cutout: the square's side, both as a
+    fraction of the image side; DiffAugment's defaults when not given). "" -> (); unknown names, a ratio
+    for colour and ratios outside (0, 1] are errors."""
+    out = []
+    for part in (p.strip() for p in policy.split(",") if p.strip()):
+        name, sep, value = (s.strip() for s in part.partition("="))
+        if name not in POLICIES:
+            raise ValueError(f"unknown augmentation {name!r}; choose from {', '.join(POLICIES)} (comma-separated, "
+                             "e.g. color,translation,cutout=0.2)")
+        if sep and name not in RATIOS:
+            raise ValueError(f"{name} takes no ratio; only {' and '.join(RATIOS)} do (e.g. cutout=0.2)")
+        try:
+            ratio = float(value) if sep else RATIOS.get(name)
+        except ValueError:
+            raise ValueError(f"the {name} ratio must be a number, got {value!r}") from None
+        if ratio is not None and not 0 < ratio <= 1:
+            raise ValueError(f"the {name} ratio is a fraction of the image side in (0, 1], got {value}")
+        out.append((name, ratio))
+    return tuple(out)
 
 
 def _rand(n: int, g: torch.Generator, x: torch.Tensor) -> torch.Tensor:
@@ -62,10 +77,14 @@ def cutout(x: torch.Tensor, g: torch.Generator, ratio: float = 0.5) -> torch.Ten
     return x * (~hole).unsqueeze(1).to(x.dtype)
 
 
-def diff_augment(x: torch.Tensor, policy: str | tuple[str, ...], generator: torch.Generator) -> torch.Tensor:
-    """x [N, C, H, W] -> augmented x, differentiable in x; policy "color,translation,cutout" or a subset."""
-    names = parse_policy(policy) if isinstance(policy, str) else policy
+def diff_augment(x: torch.Tensor, policy: str | tuple[tuple[str, float | None], ...],
+                 generator: torch.Generator) -> torch.Tensor:
+    """x [N, C, H, W] -> augmented x, differentiable in x; policy "color,translation,cutout=0.2", a subset,
+    or parse_policy's result."""
+    ratios = dict(parse_policy(policy) if isinstance(policy, str) else policy)
     for name in POLICIES:  # a fixed order, whatever the policy string's
-        if name in names:
-            x = {"color": color, "translation": translation, "cutout": cutout}[name](x, generator)
+        if name == "color" and name in ratios:
+            x = color(x, generator)
+        elif name in ratios:
+            x = {"translation": translation, "cutout": cutout}[name](x, generator, ratios[name])
     return x

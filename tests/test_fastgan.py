@@ -114,6 +114,6 @@ def test_config_errors_say_what_to_do():
     with pytest.raises(ValueError, match="power of two"):
         FastGANConfig(res=48)
     with pytest.raises(ValueError, match="feature_res"):
-        FastGANConfig(res=32, feature_res=None)  # F would see 32 px: too small for four levels
+        FastGANConfig(res=32, feature_res=32)  # F would see 32 px: too small for four levels
     with pytest.raises(ValueError, match="backbone"):
         FastGANConfig(backbone="resnet")

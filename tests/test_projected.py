@@ -211,3 +211,20 @@ def test_the_projected_recipes_cut_out_a_fifth_of_the_side_as_the_paper_s_code_d
     for bad, words in (("cutout=1.5", r"in \(0, 1\]"), ("color=0.2", "takes no ratio"), ("cutout=big", "a number")):
         with pytest.raises(ValueError, match=words):
             parse_policy(bad)
+
+
+def test_the_projected_discriminator_reads_a_model_at_its_own_resolution_and_antialiases_any_shrinking():
+    """A 128 px model's D sees 128 px (the finer detail gets an adversarial signal); smaller models are
+    upsampled to 64; an explicit smaller feature_res shrinks with antialiasing, so pixel noise is averaged
+    rather than sampled (bilinear alone keeps 2 of every 4 pixels at 4x and aliases them into F)."""
+    torch.manual_seed(0)
+    for res, seen in ((32, 64), (64, 64), (128, 128)):
+        D = build_discriminator("fastgan", {"res": res, "channels": 3, **TINY})
+        assert D.feature_res == seen and D.resize_for_features(torch.zeros(1, 3, res, res)).shape[-1] == seen
+    D = build_discriminator("fastgan", {"res": 256, "channels": 3, **TINY, "feature_res": 64})
+    noise = torch.randn(4, 3, 256, 256)
+    shrunk = D.resize_for_features(noise)
+    plain = torch.nn.functional.interpolate(noise, size=(64, 64), mode="bilinear", align_corners=False)
+    assert shrunk.shape == plain.shape == (4, 3, 64, 64)
+    assert shrunk.std() < 0.5 * plain.std()  # a 4x4-wide filter, not 2 of every 4 pixels
+    assert torch.allclose(D.resize_for_features(torch.full((1, 3, 256, 256), 0.3)), torch.full((1, 3, 64, 64), 0.3))

@@ -54,19 +54,26 @@ class ProjectedDConfig:
 
     backbone: str = "lite1"        # frozen F: "lite0" | "lite1" | "lite2" (ImageNet) | "random" (lite1, random weights) | "timm:<model>"
     backbone_weights: str | None = None  # timm backbones only: a local weights file (nothing is ever downloaded)
-    # Images are resized (bilinear) to feature_res before F; None = their own resolution. The paper's
-    # code resizes to 224. Measured on a 2-core CPU, 1 thread, Lite1, batch 16 (bench/projected_convergence.py
+    # Images are resized to feature_res before F (bilinear; antialiased when that shrinks them). The
+    # paper's code upsamples every image to 224. None = the model's own resolution, but at least 64 (F
+    # halves it five times), so a model above 64 px gets an adversarial signal for all its detail and
+    # is never downsampled. Measured on a 2-core CPU, 1 thread, Lite1, batch 16 (bench/projected_convergence.py
     # --cost): F forward 52 / 186 / 1327 ms and forward+backward 156 / 385 / 2406 ms at 64 / 128 / 224 px,
     # and a whole `projected` training step at 32 px, batch 32, 1.6 s at 64 vs 3.2 s at 128. So 64 on a
-    # CPU (F's levels at 16, 8, 4, 2 px; one logit per level); 128 or 224 where a GPU makes F cheap.
-    feature_res: int | None = 64   # a power of two >= 64, or None
+    # CPU for models up to 64 px; 128 or 224 where a GPU makes F cheap.
+    feature_res: int | None = None  # a power of two >= 64; None = max(the model's resolution, 64)
+
     proj_channels: int = 32        # CCM width at the shallowest level, doubled per level (paper's code: 64)
     csm: bool = True               # cross-scale mixing after CCM (False: CCM only, an ablation)
     d_width: int = 64              # channels of every conv in the per-level discriminators
     proj_seed: int = 0             # seed of the random projections (and of the "random" backbone's weights)
 
+    def feature_res_for(self, res: int) -> int:
+        """The resolution F reads a res x res image at."""
+        return self.feature_res if self.feature_res is not None else max(res, 64)
+
     def check_projected(self, res: int) -> None:
-        r = self.feature_res if self.feature_res is not None else res
+        r = self.feature_res_for(res)
         if r < 64 or r & (r - 1):
             raise ValueError(f"the projected discriminator reads images at feature_res={r}; it must be a power of two "
                              "of at least 64 (F halves it five times). Set feature_res, e.g. --model-opt feature_res=128")
@@ -226,7 +233,7 @@ class ProjectedDiscriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.res, self.img_channels = cfg.res, cfg.channels
-        self.feature_res = cfg.feature_res or cfg.res
+        self.feature_res = cfg.feature_res_for(cfg.res)
         # F outside the module tree (see the module docstring); _apply moves it with the rest.
         object.__setattr__(self, "features", build_backbone(cfg.backbone, cfg.proj_seed, cfg.backbone_weights))
         self.project = RandomProjection(self.features.channels, cfg.proj_channels, cfg.csm, cfg.proj_seed)
@@ -251,10 +258,17 @@ class ProjectedDiscriminator(nn.Module):
         assert img.ndim == 4 and img.shape[1:] == (cfg.channels, cfg.res, cfg.res), \
             f"D expects [N, {cfg.channels}, {cfg.res}, {cfg.res}], got {tuple(img.shape)}"
         x = img.expand(-1, 3, -1, -1) if cfg.channels == 1 else img  # grayscale as RGB
-        if self.feature_res != cfg.res:
-            x = F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False)
+        x = self.resize_for_features(x)
         self.features.eval()  # a no-op unless someone reached it; F never updates its batch-norm statistics
         return self.project(self.features(x))
+
+    def resize_for_features(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, 3, res, res] -> [N, 3, feature_res, feature_res]: bilinear, antialiased when it shrinks the
+        image (without, a 4x reduction samples 2 of every 4 pixels and aliases fine detail into F)."""
+        if self.feature_res == x.shape[-1]:
+            return x
+        return F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False,
+                             antialias=self.feature_res < x.shape[-1])
 
     def level_logits(self, img: torch.Tensor) -> list[torch.Tensor]:
         """One logit map [N, 1, r, r] per level, r = feature_res / 64 for every level."""

@@ -228,3 +228,8 @@ def test_the_projected_discriminator_reads_a_model_at_its_own_resolution_and_ant
     assert shrunk.shape == plain.shape == (4, 3, 64, 64)
     assert shrunk.std() < 0.5 * plain.std()  # a 4x4-wide filter, not 2 of every 4 pixels
     assert torch.allclose(D.resize_for_features(torch.full((1, 3, 256, 256), 0.3)), torch.full((1, 3, 64, 64), 0.3))
+
+
+def test_projected_stylegan2_upsamples_as_the_stylegan2_recipe_does():
+    plain, projected = (make_train_config(r, res=32, channels=3) for r in ("stylegan2", "projected-stylegan2"))
+    assert projected.model["upsample"] == plain.model["upsample"] == "fir"

@@ -99,7 +99,8 @@ class PixelNorm(nn.Module):
 class MinibatchStd(nn.Module):
     """Appends one feature map: the standard deviation of each feature over a group of samples,
     averaged over features and pixels (Karras et al. 2018, Sec. 3). It lets D see how varied a
-    batch is, which discourages mode collapse. Groups of `group_size` consecutive samples."""
+    batch is, which discourages mode collapse. Groups of `group_size` samples taken with a stride of
+    N / group_size (sample i is in group i % (N / group_size)), as the reference code's reshape does."""
 
     def __init__(self, group_size: int = 4, eps: float = 1e-8):
         super().__init__()

@@ -481,7 +481,9 @@ class StyleGANGenerator(nn.Module):
 # ----------------------------------------------------------------------------- discriminator
 class _DBlock(nn.Module):
     """Residual block: two 3x3 convs and a 0.5x downsample, plus a 1x1 skip, scaled by 1/sqrt(2)
-    (Karras et al. 2020, Fig. 7)."""
+    (Karras et al. 2020, Fig. 7). The downsample is a 2x2 average after the second conv's activation;
+    the reference blurs with [1, 3, 3, 1] and uses a stride-2 conv instead (a slightly wider low-pass
+    before the stride). Kept so: trained discriminators are not shipped, and it is cheaper on a CPU."""
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__()

@@ -124,12 +124,12 @@ RECIPES: dict[str, dict] = {
     # Adam(2e-4, 0, 0.99) and a G_ema half-life of batch * 10 / 32 kimg, ramped up for short runs.
     "projected": dict(arch="fastgan", loss="hinge", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, n_critic=1,
                       batch=32, ema_kimg=10.0, ema_rampup=0.05, augment="color,translation,cutout=0.2", model={}),
-    # The paper's StyleGAN2 backbone: the same discriminator and loss, StyleGAN2's generator with a
-    # 2-layer mapping network, Adam(2e-3, 0, 0.99), no R1, no path-length regulariser, no style mixing.
+    # The paper's StyleGAN2 backbone: the same discriminator and loss, StyleGAN2's generator (with the same
+    # FIR upsampling as the stylegan2 recipe) and a 2-layer mapping network, Adam(2e-3, 0, 0.99), no R1, no path-length regulariser, no style mixing.
     "projected-stylegan2": dict(arch="stylegan-projected", loss="hinge", lr_g=2e-3, lr_d=2e-3, beta1=0.0,
                                 beta2=0.99, n_critic=1, batch=32, ema_kimg=10.0, ema_rampup=0.05,
                                 augment="color,translation,cutout=0.2",
-                                model={"variant": "modulated", "mapping_layers": 2}),
+                                model={"variant": "modulated", "mapping_layers": 2, "upsample": "fir"}),
 }
 
 

@@ -116,3 +116,42 @@ def test_fast_first_layer_matches_the_reference_path(channels_last):
         fast = G(z)
     assert reference.std() > 0.1
     assert torch.allclose(fast, reference, atol=1e-5)
+
+
+# Tiny configs of every family, for the contract checks below.
+FAMILY_CONFIGS = {
+    "dcgan": tiny(),
+    "progan": {"res": 16, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8},
+    "stylegan": {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
+                 "channel_max": 16},
+    "fastgan": {"res": 32, "channels": 3, "z_dim": 16, "ngf": 4, "backbone": "random", "proj_channels": 4,
+                "d_width": 8},
+    "stylegan-projected": {"res": 32, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2,
+                           "channel_base": 128, "channel_max": 16, "backbone": "random", "proj_channels": 4,
+                           "d_width": 8},
+}
+
+
+def _images(G, z, psi):
+    with torch.no_grad():
+        return G.synthesis(G.mapping(z, truncation_psi=psi), **({"noise_mode": "const"} if G.capabilities.noise else {}))
+
+
+def test_every_family_has_a_tiny_config_here():
+    assert set(FAMILY_CONFIGS) == set(ARCHITECTURES)
+
+
+@pytest.mark.parametrize("arch", list(FAMILY_CONFIGS))
+def test_truncation_changes_the_image_for_every_family_that_offers_it(arch):
+    """A family that offers ψ: images move towards one average image as ψ goes to 0, monotonically. One
+    that does not (its synthesis normalises z, which would undo any scaling): ψ changes nothing at all,
+    not even at 0, where scaling z to nothing drew every seed as the same image."""
+    torch.manual_seed(0)
+    G = build_generator(arch, FAMILY_CONFIGS[arch]).eval()
+    z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(1))
+    spread = {psi: _images(G, z, psi).std(dim=0).mean().item() for psi in (1.0, 0.7, 0.4, 0.1, 0.0)}
+    if ARCHITECTURES[arch].capabilities.truncation:
+        assert spread[1.0] > spread[0.7] > spread[0.4] > spread[0.1] > spread[0.0], spread
+        assert spread[0.0] < 1e-6  # one image for every seed: the average latent's
+    else:
+        assert torch.equal(_images(G, z, 0.0), _images(G, z, 1.0)) and spread[0.0] == spread[1.0] > 0

@@ -111,8 +111,27 @@ def test_generate_tab_round_trip(app_tiny_services):
     tab = _tab_dict(create_generate_tab, app_tiny_services)
     saved, outs = _round_trip(tab, ["tiny", "3, 1-2, 9", 0.65])
     for out in outs:
-        assert out[:3] == ("tiny", "3, 1, 2, 9", 0.65)
+        assert out[:2] == ("tiny", "3, 1, 2, 9") and out[2]["value"] == 0.65 and out[2]["visible"] is True
         assert np.array_equal(out[3], saved)
+
+
+def test_an_older_recipe_with_a_psi_for_a_model_that_offers_none_loads_and_says_so(app_progan_services, tmp_path):
+    """ProGAN normalises z, so ψ never changed its images: a recipe saved with one loads the same image,
+    ψ 1 and hidden, and the message says why; a recipe saved now stores 1."""
+    from explorer.edit import recipe as rc
+    from explorer.ui.generate_tab import create_generate_tab
+
+    tab = _tab_dict(create_generate_tab, app_progan_services)
+    entry = app_progan_services.find_model("tiny-progan")
+    old = rc.Recipe(tab="generate", model="tiny-progan", sha256=rc.weights_sha256(entry.path), seeds=[4, 5],
+                    truncation_psi=0.5)
+    (tmp_path / "old.recipe.json").write_text(old.to_json())
+    *out, message = tab["recipe"]["load_fn"](str(tmp_path / "old.recipe.json"))
+    assert out[2]["value"] == 1.0 and out[2]["visible"] is False
+    assert "truncation ψ 0.5 is not applied" in message and "normalises z" in message
+    (png, js), _ = tab["recipe"]["save_fn"]("tiny-progan", "4, 5", 0.5)
+    assert rc.read(js).truncation_psi == 1.0
+    assert np.array_equal(_pixels(png), out[3])
 
 
 def test_progan_tab_round_trip(app_progan_services):

@@ -56,3 +56,29 @@ def test_the_renderer_keeps_every_shipped_model_and_drops_the_least_recently_use
     assert small.model(a)[0] is ga  # a used last: b is the least recently used
     small.model(c)
     assert small.model(a)[0] is ga and small.model(b)[0] is not gb
+
+
+def test_every_shipped_model_offered_a_psi_moves_its_images_with_it():
+    """On the trained models: where the Generate tab shows ψ, lowering it pulls every seed's image towards
+    one, monotonically; where it hides ψ (ProGAN, FastGAN), ψ would change nothing."""
+    from explorer.ui.generate_tab import psi_control
+    from explorer.ui.services import Services
+
+    services = Services(WEIGHTS, WEIGHTS / "no-runs-here", torch.device("cpu"))
+    renderer = Renderer("cpu")
+    for entry in SHIPPED:
+        G, _ = renderer.model(entry.path)
+        z = latents_for_seeds(list(range(12)), G.z_dim)
+        kw = {"noise_mode": "const"} if G.capabilities.noise else {}
+        if G.capabilities.progressive:
+            kw.update(stage=G.num_stages - 1, alpha=1.0)
+        with torch.no_grad():
+            spread = [G.synthesis(G.mapping(z, truncation_psi=psi), **kw).std(dim=0).mean().item()
+                      for psi in (1.0, 0.7, 0.4, 0.0)]
+        shown = psi_control(services, entry.name)["visible"]
+        assert shown == ARCHITECTURES[entry.arch].capabilities.truncation, entry.name
+        if shown:
+            assert spread[0] > spread[1] > spread[2] > spread[3] and spread[3] < 1e-5, (entry.name, spread)
+        else:
+            assert spread[0] == spread[3] > 0.1, (entry.name, spread)
+    assert {e.arch for e in SHIPPED if not psi_control(services, e.name)["visible"]} == {"progan", "fastgan"}

@@ -8,7 +8,7 @@ skip-layer excitation (SLE) gates every channel of a high resolution with a sque
 a 3x3 conv to the image and tanh. Every conv is spectrally normalised, as in the paper's code.
 GLU(a, b) = a * sigmoid(b) halves the channels, so each conv produces twice the block's width.
 
-Contract: mapping is the identity (num_ws = 1, truncation scales z towards 0), so interpolation,
+Contract: mapping is the identity (num_ws = 1; no truncation, z is normalised first), so interpolation,
 directions and the explorer work unchanged. Noise never comes from a hidden RNG: "const" uses
 stored maps, "random" needs the caller's torch.Generator, "none" adds nothing. Rendering uses eval
 mode, where batch norm applies its running statistics: a seed alone reproduces an image."""
@@ -115,7 +115,8 @@ class SLE(nn.Module):
 
 
 class FastGANGenerator(IdentityMappingMixin, nn.Module):
-    capabilities = Capabilities(mixing=False, noise=True, truncation=True, progressive=False)
+    # Truncation would scale z, which the unit-RMS normalisation of z undoes: there is nothing to truncate.
+    capabilities = Capabilities(mixing=False, noise=True, truncation=False, progressive=False)
 
     def __init__(self, cfg: FastGANConfig):
         super().__init__()

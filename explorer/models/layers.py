@@ -28,17 +28,21 @@ class IdentityMappingMixin:
     """Generator contract for families without a mapping network: z is w, broadcast to num_ws=1.
 
     Truncation pulls z towards its prior mean (0), the simplest form of the truncation trick:
-    ws = w_avg + psi * (z - w_avg) with w_avg = 0."""
+    ws = w_avg + psi * (z - w_avg) with w_avg = 0. A family whose synthesis normalises z first
+    (ProGAN's pixel norm, FastGAN's unit RMS) undoes that scaling, so psi changes nothing there but
+    makes every seed the same image at 0: such a family declares capabilities.truncation = False, and
+    its mapping ignores psi (the explorer shows it no ψ control)."""
 
     z_dim: int
     w_dim: int
     num_ws: int = 1
+    capabilities: Capabilities
 
     def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
         ws = z.unsqueeze(1).repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
-        if truncation_psi != 1.0:
+        if truncation_psi != 1.0 and self.capabilities.truncation:
             cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
             ws[:, :cutoff] = ws[:, :cutoff] * truncation_psi
         return ws

@@ -9,6 +9,7 @@ import gradio as gr
 from .. import limits
 from ..render import GridRequest, RenderError
 from . import LIVE, RENDER, inputs, recipe_ui
+from .recipe_ui import offers_psi
 from .import_panel import create_import_panel
 from .services import Services
 
@@ -44,7 +45,7 @@ def generate(services: Services, model_name: str | None, seeds_text: str, psi: f
     if entry is None:
         raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
     seeds = inputs.seeds(seeds_text, "images per grid", MAX_SEEDS)
-    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5) if offers_psi(entry) else 1.0  # no ψ: nothing to pull
     try:
         t0 = time.perf_counter()
         grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), psi))
@@ -55,6 +56,12 @@ def generate(services: Services, model_name: str | None, seeds_text: str, psi: f
     if grid.shape[2] == 1:
         grid = grid[:, :, 0]
     return grid, describe(entry, meta, len(seeds), ms)
+
+
+def psi_control(services: Services, model_name: str | None):
+    """Handler: the ψ slider, shown only for models whose family truncates (recipe_ui.offers_psi)."""
+    entry = services.find_model(model_name) if isinstance(model_name, str) and model_name else None
+    return gr.update(visible=offers_psi(entry))
 
 
 def refresh(services: Services, current: str | None):
@@ -79,6 +86,7 @@ def create_generate_tab(services: Services) -> dict:
                                max_lines=1, scale=3, elem_id="gen-seeds")
             psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ",
                             info="1 = no truncation; towards 0 = closer to the average image",
+                            visible=offers_psi(services.find_model(names[0]) if names else None),
                             scale=3, elem_id="gen-psi")
             go = gr.Button("Generate", variant="primary", scale=1, min_width=120, elem_id="gen-button")
         grid = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=520,
@@ -93,6 +101,9 @@ def create_generate_tab(services: Services) -> dict:
     def _refresh(m):
         return refresh(services, m)
 
+    def _psi_control(m):
+        return psi_control(services, m)
+
     def _generate_if_any(m, s, p):
         return generate(services, m, s, p) if m else (gr.skip(), gr.skip())
 
@@ -100,8 +111,9 @@ def create_generate_tab(services: Services) -> dict:
     gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
           trigger_mode="always_last", **RENDER)
     psi.input(_generate, inputs, outputs, api_name="generate_psi", **LIVE)
+    model.input(_psi_control, [model], [psi], api_visibility="private", concurrency_limit=None)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
     recipe_ui.wire_generate(rec, services, inputs, outputs)
     return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
             "empty": empty, "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
-            "generate_if_any_fn": _generate_if_any}
+            "generate_if_any_fn": _generate_if_any, "psi_fn": _psi_control}

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import images
 from ..edit import recipe as rc
+from ..models import ARCHITECTURES
 from ..weights import ModelEntry
 from . import inputs as parse
 from .services import Services
@@ -45,6 +46,21 @@ def load(services: Services, file, tab: str) -> tuple[rc.Recipe, ModelEntry]:
     return r, entry
 
 
+def offers_psi(entry: ModelEntry | None) -> bool:
+    """Whether truncation ψ means anything for the model (its family's capabilities.truncation): ProGAN and
+    FastGAN normalise z, which undoes it, so no tab shows them a ψ control and their recipes store 1."""
+    return entry is None or ARCHITECTURES[entry.arch].capabilities.truncation
+
+
+def psi_note(r: rc.Recipe, entry: ModelEntry) -> str:
+    """What loading an older recipe changes: a ψ for a model that offers none is not applied."""
+    if offers_psi(entry) or r.truncation_psi == 1.0:
+        return ""
+    return (f" Its truncation ψ {r.truncation_psi:g} is not applied: {ARCHITECTURES[entry.arch].title} normalises z, "
+            "so ψ never changed its images (except at 0, where every seed was drawn alike); this tab no longer "
+            "offers it.")
+
+
 def squeeze(picture: np.ndarray) -> np.ndarray:
     return picture[:, :, 0] if picture.ndim == 3 and picture.shape[2] == 1 else picture
 
@@ -72,7 +88,8 @@ def wire(row: dict, services: Services, tab: str, build: Callable, inputs: list,
 
     def _load(file):
         r, entry = load(services, file, tab)
-        return (*restore(r, entry), f"Loaded the recipe for **{r.model}** (seeds {', '.join(map(str, r.seeds))}).")
+        return (*restore(r, entry), f"Loaded the recipe for **{r.model}** (seeds {', '.join(map(str, r.seeds))})."
+                + psi_note(r, entry))
 
     row["save"].click(_save, inputs, [row["files"], row["message"]], api_name=f"{api}_recipe_save",
                       concurrency_limit=2)
@@ -96,13 +113,16 @@ def wire_generate(row: dict, services: Services, inputs: list, outputs: list) ->
 
     def build(model, seeds, psi):
         picture, _ = tab.generate(services, model, seeds, psi)
-        return new_recipe(services, services.find_model(model), "generate", parse_seeds(seeds, tab.MAX_SEEDS),
-                          truncation_psi=float(psi)), picture
+        entry = services.find_model(model)
+        return new_recipe(services, entry, "generate", parse_seeds(seeds, tab.MAX_SEEDS),
+                          truncation_psi=float(psi) if offers_psi(entry) else 1.0), picture
 
     def restore(r, entry):
         _check_psi(r, 0.0, 1.5)
         seeds = ", ".join(map(str, r.seeds))
-        return (entry.name, seeds, r.truncation_psi, *tab.generate(services, entry.name, seeds, r.truncation_psi))
+        psi = r.truncation_psi if offers_psi(entry) else 1.0
+        return (entry.name, seeds, gr.update(value=psi, visible=offers_psi(entry)),
+                *tab.generate(services, entry.name, seeds, psi))
 
     wire(row, services, "generate", build, inputs, restore, [*inputs, *outputs], "generate")
 

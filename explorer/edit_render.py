@@ -8,7 +8,9 @@ re-runs the synthesis layers from the first one reading an edited entry, never t
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ from .style_render import StyleRenderer
 MAX_FRAMES = limits.FRAMES
 MAX_KEYS = limits.KEYFRAMES
 SAMPLES = 2000          # latents sampled for PCA and for each direction's standard deviation
+LABELLED_KEPT = 4       # sets of labelled samples kept, so each further attribute found on a model is a fit only
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class EditRenderer:
     def __init__(self, renderer: Renderer, style: StyleRenderer, supervised_samples: int = 500):
         self.renderer, self.style = renderer, style
         self.supervised_samples = supervised_samples  # generated images labelled for each supervised direction
+        # (checkpoint, n, classifier folder) -> (G they were drawn by, latents, labels); a reloaded G draws them anew.
+        self._labelled: OrderedDict[tuple, tuple] = OrderedDict()
+        self._labelled_lock = threading.Lock()
 
     @property
     def device(self):
@@ -216,6 +222,12 @@ class EditRenderer:
         from .attributes import binarize
 
         G, meta = self.model(checkpoint)
+        key = (checkpoint, n, str(getattr(clf, "card_path", id(clf))))
+        with self._labelled_lock:
+            hit = self._labelled.get(key)
+            if hit is not None and hit[0] is G:
+                self._labelled.move_to_end(key)
+                return hit[1], hit[2]
         lat = dirs.sample_latents(G, n, device=self.device)
         kw = synthesis_kwargs(G, meta, GridRequest(checkpoint, (0,)))
         preds: dict[str, list] = {}
@@ -223,7 +235,31 @@ class EditRenderer:
         for zb in z.split(batch):
             for k, (label, _) in binarize(clf.predict(G.synthesis(G.mapping(zb), **kw))).items():
                 preds.setdefault(k, []).append(label.cpu())
-        return lat, {k: torch.cat(v) for k, v in preds.items()}
+        labels = {k: torch.cat(v) for k, v in preds.items()}
+        with self._labelled_lock:
+            self._labelled[key] = (G, lat, labels)
+            while len(self._labelled) > LABELLED_KEPT:
+                self._labelled.popitem(last=False)
+        return lat, labels
+
+    @torch.inference_mode()
+    def attribute_walk(self, checkpoint: str, clf, d: dirs.Direction, seeds: list[int],
+                       strengths: tuple[float, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """What the attribute classifier reads off the seeds' images (untruncated) moved along d by each
+        strength (standard deviations, on d's layers): (strength of each image [S * N],
+        {attribute: output [S * N]}), a class output split into one probability per class ("digit=3")."""
+        G, meta = self.model(checkpoint)
+        kw = synthesis_kwargs(G, meta, GridRequest(checkpoint, (0,)))
+        ws = G.mapping(latents_for_seeds(seeds, G.z_dim).to(self.device))        # [N, num_ws, D]
+        v = torch.from_numpy(d.vector).to(self.device)
+        xs, outs = [], {}
+        for s in strengths:
+            for k, p in clf.predict(G.synthesis(dirs.apply(ws, v, s * d.std, d.layers), **kw)).items():
+                cols = {k: p} if p.ndim == 1 else {f"{k}={c}": p[:, c] for c in range(p.shape[1])}
+                for name, col in cols.items():
+                    outs.setdefault(name, []).append(col.float().cpu())
+            xs.append(torch.full((len(seeds),), float(s)))
+        return torch.cat(xs), {k: torch.cat(v) for k, v in outs.items()}
 
     def find_supervised(self, checkpoint: str, attribute: str, keep: list[str], n: int | None = None,
                         classifier_folder=None) -> dirs.Direction:

@@ -21,6 +21,14 @@ def preset_weights(name: str, ws_resolutions: list[int]) -> list[float]:
     return [1.0 if lo <= r <= hi else 0.0 for r in ws_resolutions]
 
 
+def preset_span(name: str, ws_resolutions: list[int]) -> tuple[int, int] | None:
+    """The ws entries [lo, hi) a Coarse / Middle / Fine preset covers (resolutions only grow along ws,
+    so they are contiguous), or None where this model has no layer at those resolutions."""
+    lo, hi = PRESET_RANGES[name]
+    idx = [i for i, r in enumerate(ws_resolutions) if lo <= r <= hi]
+    return (idx[0], idx[-1] + 1) if idx else None
+
+
 def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:
     """ws [N, num_ws, w_dim] blended per layer: (1 - t_i) * A_i + t_i * B_i, t_i in [0, 1].
     t = 0 gives exactly A's w and t = 1 exactly B's (torch.lerp's ends are exact)."""

@@ -95,8 +95,9 @@ def test_every_tab_opens_with_its_controls(page, tabs_app):
 
 
 def _first(services) -> str:
-    """The model the Edit and Interpolate tabs open on page load: the first in the list."""
-    return services.models()[0].name
+    """The model the Edit and Interpolate tabs open on page load: here, with no shipped faces StyleGAN2 and
+    no directions saved yet, the first in the list."""
+    return edit_tab.default_model(services.models())
 
 
 def _edit_slots(services, strength: float) -> list:
@@ -126,6 +127,8 @@ def test_edit_drag_a_direction_and_load_its_recipe(page, tabs_app, tmp_path):
     page.locator("#ed-find").click()
     expect(page.locator("#ed-found")).to_contain_text(DIRECTION)
     assert (app.dirs.weights / f"{model}.directions").is_dir()
+    # Slot 1 had no direction: the one just found is put there, so its strength is ready to drag.
+    expect(page.locator("#ed-dir0 input")).to_have_value(DIRECTION)
 
     pick(page, "ed-dir0", DIRECTION)
     # Drag the strength from the middle (0) to three quarters of the track: the last render shows the final value.
@@ -151,6 +154,7 @@ def test_edit_drag_a_direction_and_load_its_recipe(page, tabs_app, tmp_path):
     page.get_by_role("tab", name="Edit").click()
     src2 = wait_for_grid(page, None, edited)
     np.testing.assert_array_equal(picture(page, src2), expected(0.0))
+    expect(page.locator("#ed-dir0 input")).to_have_value(DIRECTION)  # the model's saved direction, at 0
     with page.expect_file_chooser() as chooser:  # the Load recipe button opens the file dialog
         page.locator("#ed-recipe-load").click()
     chooser.value.set_files(str(png))
@@ -164,7 +168,7 @@ def test_interpolate_drag_the_frame_slider(page, tabs_app):
     app, services = tabs_app
     model = _first(services)
 
-    def expected(frame: int) -> np.ndarray:
+    def expected(frame: int) -> np.ndarray:  # a direction chosen at strength 0 leaves the path as it is
         return interp_tab.preview(services, model, "Keyframes", "0, 1, 2", "w", "spherical", 48, 1.0, NONE, 0.0,
                                   frame)[0]
 

@@ -210,3 +210,28 @@ def test_launched_app_edit_grows_with_strength(edit_dirs, services):
         assert _distance(_pixels(orig), a) > 0
         assert dist[0.0] == 0.0
         assert 0 < dist[1.5] < dist[3.0] and 0 < dist[-1.5] < dist[-3.0]
+
+
+def test_default_model_falls_back_to_one_with_directions_then_the_first(tmp_path):
+    """Another --weights folder, without the shipped faces StyleGAN2: the first model with saved
+    directions, else the first; and the model's first choice fills slot 1 (none: "(none)")."""
+    d = AppDirs(tmp_path / "weights", tmp_path / "runs")
+    d.weights.mkdir()
+    make_tiny_checkpoint(d.weights / "a-tiny")
+    make_tiny_stylegan_checkpoint(d.weights / "b-style", "modulated")
+    s = Services(d.weights, d.runs, torch.device("cpu"))
+    assert et.default_model(s.models()) == "a-tiny"
+    assert et.open_model(s, "a-tiny")[0]["value"] == NONE
+    et.find(s, "b-style", "SeFa (closed form)", 2, _all(s, "b-style"), None, [], "", "", "")
+    assert et.default_model(s.models()) == "b-style"
+    assert et.open_model(s, "b-style")[0]["value"] == "sefa #0"
+    # A supervised direction, named after what it changes, is chosen before SeFa's.
+    vec = np.eye(8, dtype=np.float32)[3]
+    dirs.save_direction(s.find_model("b-style").path, dirs.Direction("wide", "supervised", vec, 0.5, None, "w"))
+    assert et.open_model(s, "b-style")[0]["value"] == "wide"
+    with gr.Blocks():
+        tab = et.create_edit_tab(s)
+    assert tab["model"].value == "b-style" and tab["slots"][0].value == "wide" and tab["slots"][3].value == NONE
+    # Find and save where slot 1 has no direction yet: it gets the model's first choice; a chosen one stays.
+    assert et.first_if_none(s, "b-style", NONE)[0]["value"] == "wide"
+    assert et.first_if_none(s, "b-style", "sefa #1")[0] == gr.skip()

@@ -107,3 +107,19 @@ def test_bad_controls(services):
         it.preview(services, *_controls(frames=1), 0)
     with pytest.raises(gr.Error, match="not saved"):
         it.preview(services, *_controls(direction="missing", strength=1.0), 0)
+
+
+def test_picking_a_walk_fills_its_direction_and_strength(services):
+    """A walk picked with "(none)" and strength 0 gets the model's first direction and WALK_STRENGTH; a model
+    picked gets its own first direction at strength 0, a keyframe path keeps the user's choice."""
+    rest = ["3", "w", "spherical", 5, 1.0]
+    d, s, picture, info = it.choose(services, TINY_STYLEGAN_NAME, "Direction walk", *rest, it.NONE, 0.0, 0, fresh=False)
+    assert d["value"] == "pca #0" and s == it.WALK_STRENGTH and "walk" in info
+    assert np.array_equal(picture, it.preview(services, *_controls(kind="Direction walk", keys="3", frames=5,
+                                                                  direction="pca #0", strength=2.0), 0)[0])
+    d, s, *_ = it.choose(services, TINY_STYLEGAN_NAME, "Keyframes", "0, 1", *rest[1:], it.NONE, 1.0, 0, fresh=False)
+    assert d["value"] == it.NONE and s == 1.0
+    d, s, *_ = it.choose(services, TINY_STYLEGAN_NAME, "Keyframes", "0, 1", *rest[1:], it.NONE, 1.0, 0, fresh=True)
+    assert d["value"] == "pca #0" and s == 0.0
+    d, s, *_ = it.choose(services, "tiny", "Keyframes", "0, 1", *rest[1:], "pca #0", 1.0, 0, fresh=True)
+    assert d["value"] == it.NONE and s == 0.0  # no directions beside it

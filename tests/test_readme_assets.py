@@ -4,7 +4,7 @@ the app launched as `python app.py` launches it, over a copy of the repo's shipp
 Each tab is left in a state that shows what it does, with a model of the right family picked from
 the copy of weights/ (faces first, then the largest, then by name, so models may come and go):
 Generate: 16 seeds of a faces model; ProGAN: an intermediate stage half faded in; StyleGAN: two
-seeds with the Coarse preset; Edit: a SeFa direction found and applied through the page;
+seeds with the Coarse preset; Edit: the model and direction it opens on, that direction's strength moved;
 Interpolate: a keyframe path, exported as a GIF with the page's own button and downloaded;
 Train: the form; Metrics: the model's card history. Every picture is checked to be a real image
 (the handler's own pixels for the final controls), the GIF to be animated with the path's frames.
@@ -50,7 +50,7 @@ ASSETS = REPO / "assets"
 TIMEOUT_MS = 90_000        # real models on a loaded 2-core machine: a SeFa search or an export can take a while
 VIEWPORT = {"width": 1280, "height": 900}
 GRID_SEEDS = "0-15"        # Generate: a 4x4 grid
-EDIT_STRENGTH = "-2"       # Edit: standard deviations along the first SeFa direction (a changed face, still a face)
+EDIT_STRENGTH = "3"        # Edit: standard deviations along the direction slot 1 opens on (a changed face, still a face)
 GIF_KEYS = "0, 1, 2, 3, 0"  # Interpolate: four keyframe seeds and back to the first, so the GIF loops
 GIF_FRAMES = 33            # 8 frames per segment, and the last keyframe
 GIF_FPS = 10
@@ -82,7 +82,7 @@ class Shipped:
         self.style = _best(self.entries, "mixing")
         self.progan = _best(self.entries, "progressive")
         self.generate = _best(self.entries)
-        self.edit = self.style or self.generate
+        self.edit = next(e for e in self.entries if e.name == edit_tab.default_model(self.entries))  # what it opens on
         self.interp = self.style or self.progan or self.generate
         self.metrics = _with_history(self.entries) or self.generate
 
@@ -285,24 +285,23 @@ def test_stylegan(page, shipped_app, out_dir):
 
 
 def test_edit(page, shipped_app, out_dir):
+    """What a newcomer sees: the tab opens with a shipped direction in slot 1, and moving its strength alone
+    edits the picture (nothing to find first)."""
     app, services, models = shipped_app
     name = models.edit.name
     open_tab(page, "Edit")
-    choose(page, "ed-model", name)
+    expect(page.locator("#ed-model input")).to_have_value(name)
     seed = int(page.locator("#ed-seed input").input_value())
-    span = edit_tab.open_model(services, name)[2]["value"]
+    opened = edit_tab.open_model(services, name)
+    first, span = opened[0]["value"], opened[2]["value"]
+    assert first != NONE, f"no direction saved beside {name}: python scripts/make_directions.py"
+    expect(page.locator("#ed-dir0 input")).to_have_value(first)
     none = [NONE, 0.0, span] * SLOTS
     original = shows(page, "#ed-original img", edit_tab.render(services, name, seed, 1.0, *none)[0])
     expect(page.locator("#ed-info")).to_contain_text("0 directions applied")
-    # SeFa over every layer, the form's default: the directions are saved beside the model.
-    expect(page.locator("#ed-method input[type=radio]").first).to_be_checked()
-    page.locator("#ed-find").click()
-    expect(page.locator("#ed-found")).to_contain_text("sefa #0")
-    assert (app.dirs.weights / f"{name}.directions").is_dir()
-    pick(page, "ed-dir0", "sefa #0")
     set_slider(page, "ed-strength0", EDIT_STRENGTH)
 
-    slots = ["sefa #0", float(EDIT_STRENGTH), span] + [NONE, 0.0, span] * (SLOTS - 1)
+    slots = [first, float(EDIT_STRENGTH), span] + [NONE, 0.0, span] * (SLOTS - 1)
     shown = shows(page, "#ed-edited img", edit_tab.render(services, name, seed, 1.0, *slots)[1])
     shows(page, "#ed-original img", original)
     assert_real(shown, "the edited picture")

@@ -10,7 +10,7 @@ import gradio as gr
 from .. import limits
 from ..edit import directions as dirs
 from ..edit.latents import MAX_SEED
-from ..edit.mixing import PRESET_RANGES
+from ..edit.mixing import PRESET_RANGES, preset_span
 from ..edit.recipe import DirectionUse
 from ..edit_render import Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
@@ -19,15 +19,20 @@ from . import LIVE, inputs, recipe_ui
 from .services import Services
 from .shown import Shown
 
+# The model the tab opens on: of the shipped ones, its supervised directions move their named factor most
+# cleanly (bench/direction_factors.py; the first StyleGAN's move several factors at once).
+DEFAULT_MODEL = "stylegan2-faces"
 SLOTS = 8        # directions applied at once
 SHOWN = 4        # slots open at first; the rest sit in a closed accordion
 NONE = "(none)"
 METHODS = {"SeFa (closed form)": "sefa", "PCA of w (GANSpace)": "pca", "Supervised attribute": "supervised",
            "Difference of means": "means"}
-INTRO = ("Find **directions** in this model's latent space (*w* behind a mapping network, *z* otherwise), then "
-         "move the image along up to eight at once. Strengths are in standard deviations of the model's own "
-         "latents; a layer range applies a direction to some style inputs only (coarse = layout, fine = colour). "
-         "Directions are saved beside the model and listed when it is opened again.")
+INTRO = ("Move the image along up to eight **directions** at once in this model's latent space (*w* behind a "
+         "mapping network, *z* otherwise). The shipped models come with directions (SeFa, PCA of *w*, attributes "
+         "named in words), and Direction 1 opens on the most telling one: drag its strength. Strengths are in "
+         "standard deviations of the model's own latents; a layer range applies a direction to some style inputs "
+         "only (coarse = layout, fine = colour). Directions you find below are saved beside the model and listed "
+         "when it is opened again.")
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -54,12 +59,26 @@ def layer_ranges(G) -> dict[str, tuple[int, int]]:
     """{"All (w0-wN)": (0, num_ws), "Coarse (w0-w3)": ..., ...}: the presets this model has."""
     out = {f"All (w0–w{G.num_ws - 1})": (0, G.num_ws)}
     if G.num_ws > 1 and hasattr(G, "ws_resolutions"):
-        res = G.ws_resolutions()
-        for name, (lo, hi) in PRESET_RANGES.items():
-            idx = [i for i, r in enumerate(res) if lo <= r <= hi]
-            if idx:
-                out[f"{name} (w{idx[0]}–w{idx[-1]})"] = (idx[0], idx[-1] + 1)
+        for name in PRESET_RANGES:
+            span = preset_span(name, G.ws_resolutions())
+            if span:
+                out[f"{name} (w{span[0]}–w{span[1] - 1})"] = span
     return out
+
+
+def default_model(entries: list[ModelEntry]) -> str | None:
+    """DEFAULT_MODEL where it is listed (another --weights folder may lack it), else the first model with
+    saved directions (so a drag moves the picture at once), else the first."""
+    names = [e.name for e in entries]
+    if DEFAULT_MODEL in names:
+        return DEFAULT_MODEL
+    return next((e.name for e in entries if dirs.has_directions(e.path)), names[0] if names else None)
+
+
+def first_name(saved) -> str:
+    """What slot 1 opens on: the model's most telling saved direction (dirs.first_choice), or NONE."""
+    d = dirs.first_choice(list(saved.values()) if isinstance(saved, dict) else list(saved))
+    return d.name if d else NONE
 
 
 def _directions(services: Services, entry: ModelEntry) -> dict[str, dirs.Direction]:
@@ -110,18 +129,26 @@ def render(services: Services, model: str | None, seed, psi, *slot_values):
     return _show(original.picture), _show(edited.picture), info
 
 
-def open_model(services: Services, model: str | None):
-    """Handler: direction lists and layer ranges for the model (SLOTS x (direction, range)), the finder's
-    layer-range and attribute choices."""
+def open_model(services: Services, model: str | None, slot_values=None):
+    """Handler: direction lists and layer ranges for the model (SLOTS x (direction, strength, range)), the
+    finder's layer-range and attribute choices. A model just opened has its most telling saved direction in
+    slot 1 at strength 0, so the first drag of that strength moves the picture; with slot_values (SLOTS
+    triples the page shows for this same model) the user's choices are kept where they are still saved."""
     entry = _entry(services, model)
-    names = [NONE, *_directions(services, entry)]
+    saved = _directions(services, entry)
+    names = [NONE, *saved]
     ranges = list(layer_ranges(_model(services, entry)))
     clf = services.edits.classifier(entry.path)
     attrs = _attribute_names(clf)
+    if slot_values is None:
+        slot_values = [first_name(saved), 0.0, ranges[0]] + [NONE, 0.0, ranges[0]] * (SLOTS - 1)
     slot_updates = []
-    for _ in range(SLOTS):
-        slot_updates += [gr.update(choices=names, value=NONE), gr.update(value=0.0),
-                         gr.update(choices=ranges, value=ranges[0])]
+    for i in range(SLOTS):
+        name, strength, span = slot_values[3 * i:3 * i + 3]
+        kept = isinstance(name, str) and name in saved
+        slot_updates += [gr.update(choices=names, value=name if kept else NONE),
+                         gr.update(value=strength if kept else 0.0),
+                         gr.update(choices=ranges, value=span if span in ranges else ranges[0])]
     return (*slot_updates, gr.update(choices=ranges, value=ranges[0]),
             gr.update(choices=attrs, value=attrs[0] if attrs else None), gr.update(choices=attrs, value=[]))
 
@@ -174,6 +201,14 @@ def find(services: Services, model: str | None, method_label: str, k, span: str,
         rows.append(f"| {d.name} | {d.method} | {stat} | {d.std:.4g} |")
     names = [NONE, *_directions(services, entry)]
     return "\n".join(rows), *(gr.update(choices=names) for _ in range(SLOTS))
+
+
+def first_if_none(services: Services, model: str | None, current):
+    """Handler after Find and save: slot 1's (direction, strength), the model's first choice at strength 0
+    where slot 1 has no direction yet (its strength moved nothing), so a drag of it moves the picture."""
+    if isinstance(current, str) and current and current != NONE:
+        return gr.skip(), gr.skip()
+    return gr.update(value=first_name(_directions(services, _entry(services, model)))), gr.update(value=0.0)
 
 
 # --- recipes -----------------------------------------------------------------------------------
@@ -229,14 +264,19 @@ def restore(services: Services, r, entry: ModelEntry):
 
 
 def create_edit_tab(services: Services) -> dict:
-    names = [m.name for m in services.models()]
+    entries = services.models()
+    names = [m.name for m in entries]
+    start = default_model(entries)
+    # Slot 1's first value, read from the files (the page load then fills every list from the model itself).
+    saved = dirs.load_directions(next(e.path for e in entries if e.name == start)) if start else []
+    first = first_name(saved)
     with gr.Tab("Edit", id="edit"):
         # What the original and the edited picture show in this session: a drag sends only what changed.
         # (Made inside the tab: a State placed among gr.Tabs' children shows as a second tab button.)
         seen = Shown(2)
         gr.Markdown(INTRO)
         with gr.Row():
-            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+            model = gr.Dropdown(names, value=start, label="Model", scale=4,
                                 allow_custom_value=True, elem_id="ed-model")
             refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ed-refresh")
         with gr.Row():
@@ -252,8 +292,9 @@ def create_edit_tab(services: Services) -> dict:
 
         def slot_row(i: int) -> list:
             with gr.Row():
-                return [gr.Dropdown([NONE], value=NONE, label=f"Direction {i + 1}", scale=3, elem_id=f"ed-dir{i}",
-                                    allow_custom_value=True),
+                value = first if i == 0 else NONE
+                return [gr.Dropdown([NONE, *(d.name for d in saved)], value=value, label=f"Direction {i + 1}",
+                                    scale=3, elem_id=f"ed-dir{i}", allow_custom_value=True),
                         gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                   label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
                         gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}", allow_custom_value=True)]
@@ -296,20 +337,22 @@ def create_edit_tab(services: Services) -> dict:
     def _render(*args):
         return render(services, *args)
 
-    def _open(*args):
-        if not args[0]:
+    def _open(m, seed, psi, slot_values=None):
+        if not m:
             return (gr.skip(),) * (len(opened) + len(drawn))
-        ups = open_model(services, args[0])
-        vals = [args[0], args[1], args[2]]
-        for i in range(SLOTS):
-            vals += [NONE, 0.0, ups[3 * i + 2]["value"]]
+        ups = open_model(services, m, slot_values)
+        vals = [m, seed, psi, *(u["value"] for u in ups[:3 * SLOTS])]
         return (*ups, *render(services, *vals))
 
     @seen.recording
-    def _refresh(m):
-        names = [e.name for e in services.models()]
-        value = m if m in names else (names[0] if names else None)
-        return gr.update(choices=names, value=value), *_open(value, 0, 1.0)
+    def _refresh(m, seed=0, psi=1.0, *slot_values):
+        """On page load (the model alone) the model opens afresh; the Refresh button also sends the seed, ψ
+        and slots, kept while the model is still listed."""
+        entries = services.models()
+        names = [e.name for e in entries]
+        value = m if m in names else default_model(entries)
+        kept = list(slot_values) if len(slot_values) == 3 * SLOTS and value == m else None
+        return gr.update(choices=names, value=value), *_open(value, seed, psi, kept)
 
     def _find(*args):
         return find(services, *args)
@@ -317,11 +360,12 @@ def create_edit_tab(services: Services) -> dict:
     live = LIVE
     gr.on([*(s.input for s in slots), psi.input, seed.submit, seed.blur], _render, [*inputs, seen.state], shown,
           api_name="edit_render", **live)
-    model.input(seen.recording(_open), [model, seed, psi], [*opened, *shown], api_name="edit_select", concurrency_limit=2,
-                trigger_mode="always_last")
-    refresh_btn.click(_refresh, [model], [model, *opened, *shown], api_name="edit_refresh", concurrency_limit=2)
+    model.input(seen.recording(_open), [model, seed, psi], [*opened, *shown], api_name="edit_select",
+                concurrency_limit=2, trigger_mode="always_last")
+    refresh_btn.click(_refresh, inputs, [model, *opened, *shown], api_name="edit_refresh", concurrency_limit=2)
     find_btn.click(_find, [model, method, k, span, attribute, keep, seeds_a, seeds_b, name],
-                   [table, *dir_dropdowns], api_name="edit_find", concurrency_limit=1)
+                   [table, *dir_dropdowns], api_name="edit_find", concurrency_limit=1).success(
+        lambda m, d: first_if_none(services, m, d), [model, dir_dropdowns[0]], slots[:2], api_visibility="private")
     recipe_ui.wire(rec, services, "edit", lambda *a: build_recipe(services, *a), inputs,
                    seen.recording(lambda r, e: restore(services, r, e)), [*inputs, *shown], "edit")
     return {"model": model, "seed": seed, "psi": psi, "slots": slots, "original": original, "edited": edited,

@@ -14,10 +14,11 @@ from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui
-from .edit_tab import NONE, _entry, _model, _whole
+from .edit_tab import NONE, _entry, _model, _whole, default_model, first_name
 from .services import Services
 
 KINDS = ("Keyframes", "Direction walk")
+WALK_STRENGTH = 2.0  # the span (±, std) a walk gets when it is picked with strength 0
 INTRO = ("**Keyframes**: the path visits the seeds in order, interpolated in *z* or in *w* (behind a mapping "
          "network), on straight lines or great circles; a saved direction can be applied to every frame. "
          "**Direction walk**: the first seed moved along the direction from −strength to +strength. "
@@ -59,6 +60,24 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
     except RenderError as e:
         raise gr.Error(str(e)) from None
     return entry, ws, keys, edit
+
+
+def choose(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame,
+           fresh: bool):
+    """Handler: (direction, strength, frame picture, info) for the controls. fresh: the model was just
+    picked, so the direction becomes its first choice at strength 0 (a name kept from another model could
+    mean another vector); else the user's direction stays while it is saved. A walk with no direction or a
+    strength of 0 gets the first choice and WALK_STRENGTH, so picking "Direction walk" walks at once."""
+    entry = _entry(services, model)
+    saved = dirs.load_directions(entry.path, _model(services, entry).w_dim)
+    names = [d.name for d in saved]
+    if fresh or not isinstance(direction, str) or direction not in [NONE, *names]:
+        direction, strength = first_name(saved), 0.0
+    if kind == "Direction walk":
+        direction = first_name(saved) if direction == NONE else direction
+        strength = WALK_STRENGTH if isinstance(strength, (int, float)) and strength == 0 else strength
+    shown = preview(services, entry.name, kind, keys_text, space, mode, frames, psi, direction, strength, frame)
+    return gr.update(choices=[NONE, *names], value=direction), strength, *shown
 
 
 def _show(picture):
@@ -150,11 +169,14 @@ def restore(services: Services, r, entry: ModelEntry):
 
 
 def create_interp_tab(services: Services) -> dict:
-    names = [m.name for m in services.models()]
+    entries = services.models()
+    names = [m.name for m in entries]
+    start = default_model(entries)  # the Edit tab's: a faces StyleGAN with its shipped directions
+    saved = dirs.load_directions(next(e.path for e in entries if e.name == start)) if start else []
     with gr.Tab("Interpolate", id="interpolate"):
         gr.Markdown(INTRO)
         with gr.Row():
-            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+            model = gr.Dropdown(names, value=start, label="Model", scale=4,
                                 allow_custom_value=True, elem_id="ip-model")
             refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ip-refresh")
         with gr.Row():
@@ -168,7 +190,11 @@ def create_interp_tab(services: Services) -> dict:
             fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="ip-fps")
             psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi")
         with gr.Row():
-            direction = gr.Dropdown([NONE], value=NONE, label="Direction (from the Edit tab)", elem_id="ip-direction",
+            # The model's first choice of direction is already picked, at strength 0: a keyframe path is the
+            # plain path until the strength moves (strength 0 applies nothing, and "(none)" stays in the list),
+            # and a walk has its direction; picking "Direction walk" at strength 0 sets WALK_STRENGTH (choose).
+            direction = gr.Dropdown([NONE, *(d.name for d in saved)], value=first_name(saved),
+                                    label="Direction (from the Edit tab)", elem_id="ip-direction",
                                     allow_custom_value=True)
             strength = gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                  label="Strength (std); a walk goes from −|s| to +|s|", elem_id="ip-strength")
@@ -201,27 +227,30 @@ def create_interp_tab(services: Services) -> dict:
         n = _whole(n, "Frames", 2, MAX_FRAMES)
         return gr.update(maximum=n - 1, value=min(_whole(f, "Frame", 0, MAX_FRAMES), n - 1))
 
-    def _open(m, *rest):
-        if not m:
-            return (gr.skip(),) * 3
-        entry = _entry(services, m)
-        names = [NONE, *(d.name for d in dirs.load_directions(entry.path, _model(services, entry).w_dim))]
-        return (gr.update(choices=names, value=NONE), *preview(services, m, *rest[:6], NONE, 0.0, rest[-1]))
+    def _open(*args):  # a model picked: its own first direction
+        return choose(services, *args, fresh=True) if args[0] else (gr.skip(),) * 4
+
+    def _kind(*args):  # a walk picked: a direction and a strength, so it walks at once
+        return choose(services, *args, fresh=False)
 
     def _refresh(m, *rest):
-        names = [e.name for e in services.models()]
-        value = m if m in names else (names[0] if names else None)
-        return (gr.update(choices=names, value=value), *_open(value, *rest))
+        entries = services.models()
+        names = [e.name for e in entries]
+        value = m if m in names else default_model(entries)
+        if not value:
+            return (gr.update(choices=names, value=None), *(gr.skip(),) * 4)
+        return (gr.update(choices=names, value=value), *choose(services, value, *rest, fresh=value != m))
 
     live = LIVE
-    gr.on([frame.input, strength.input, psi.input, kind.input, space.input, mode.input, direction.input,
+    gr.on([frame.input, strength.input, psi.input, space.input, mode.input, direction.input,
            keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **live)
+    kind.input(_kind, [*controls, frame], [direction, strength, *shown], api_visibility="private", **live)
     frames.input(_frames, [frames, frame], [frame], api_visibility="private", **live).then(
         _preview, [*controls, frame], shown, api_visibility="private", **live)
-    open_inputs = [model, kind, keys, space, mode, frames, psi, frame]
-    model.input(_open, open_inputs, [direction, *shown], api_name="interp_select", concurrency_limit=2)
-    refresh_btn.click(_refresh, open_inputs, [model, direction, *shown], api_name="interp_refresh",
-                      concurrency_limit=2)
+    open_inputs = [*controls, frame]
+    opened = [direction, strength, *shown]
+    model.input(_open, open_inputs, opened, api_name="interp_select", concurrency_limit=2)
+    refresh_btn.click(_refresh, open_inputs, [model, *opened], api_name="interp_refresh", concurrency_limit=2)
     gif_btn.click(_gif, [*controls, fps], [video, export_info], api_name="interp_gif", concurrency_limit=1)
     mp4_btn.click(_mp4, [*controls, fps], [video, export_info], api_name="interp_mp4", concurrency_limit=1)
     recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a), [*controls, fps, frame],
@@ -230,4 +259,4 @@ def create_interp_tab(services: Services) -> dict:
             "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture,
             "info": info, "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,
             "refresh": refresh_btn, "open_inputs": open_inputs, "refresh_fn": _refresh,
-            "refresh_outputs": [direction, *shown]}
+            "refresh_outputs": opened}

@@ -201,6 +201,9 @@ def test_train_start_watch_the_grid_and_stop(page, tabs_app):
     for opt, value in (("tick_kimg", "0.5"), ("snapshot_ticks", "2"), ("sample_ticks", "100"),
                        ("num_samples", "16")):
         page.locator(f"#tr-opt-{opt} input, #tr-opt-{opt} textarea").fill(value)
+    # Before any job: neither Stop nor Resume can act, so neither can be pressed.
+    expect(page.locator("#tr-stop")).to_be_disabled()
+    expect(page.locator("#tr-resume")).to_be_disabled()
     page.locator("#tr-start").click()
     expect(page.locator("#tr-notice")).to_contain_text("Started browser")
     expect(page.locator("#tr-run input")).to_have_value("browser")
@@ -220,8 +223,26 @@ def test_train_start_watch_the_grid_and_stop(page, tabs_app):
         assert time.monotonic() < deadline, "the live grid never showed new samples"
         src1 = wait_for_grid(page, src1, "#tr-grid img")
     expect(page.locator("#tr-progress")).to_contain_text("/ 500 kimg")
+    expect(page.locator("#tr-stop")).to_be_enabled()
+    expect(page.locator("#tr-resume")).to_be_disabled()
 
     page.locator("#tr-stop").click()
     expect(page.locator("#tr-notice")).to_contain_text("Stopping browser")
     expect(status).to_contain_text("browser: stopped", timeout=TRAIN_TIMEOUT_MS)
     assert json.loads((app.dirs.runs / "browser" / "status.json").read_text())["state"] == "stopped"
+    expect(page.locator("#tr-resume")).to_be_enabled()
+    expect(page.locator("#tr-stop")).to_be_disabled()
+
+
+def test_a_psi_slider_is_shown_only_for_models_it_changes(page, tabs_app):
+    """ProGAN normalises z, so ψ would change nothing: picking it hides the Generate, Edit and Interpolate
+    tabs' ψ sliders, and picking the DCGAN shows them again."""
+    app, _ = tabs_app
+    page.goto(app.url)
+    wait_for_grid(page)
+    for tab, prefix in (("Generate", "gen"), ("Edit", "ed"), ("Interpolate", "ip")):
+        page.get_by_role("tab", name=tab).click()
+        pick(page, f"{prefix}-model", TINY_PROGAN_NAME)
+        expect(page.locator(f"#{prefix}-psi")).to_be_hidden()
+        pick(page, f"{prefix}-model", TINY_NAME)
+        expect(page.locator(f"#{prefix}-psi")).to_be_visible()

@@ -152,7 +152,7 @@ def test_recipe_round_trip_to_identical_pixels(services, tab, edit_dirs):
     dirs.delete_direction(services.find_model(TINY_STYLEGAN_NAME).path, "sefa #1")
     for f in (png, js):
         out = tab["recipe"]["load_fn"](f)
-        assert out[0] == TINY_STYLEGAN_NAME and out[1] == 7 and out[2] == 0.8
+        assert out[0] == TINY_STYLEGAN_NAME and out[1] == 7 and out[2]["value"] == 0.8 and out[2]["visible"]
         assert out[3]["value"] == "sefa #1" and out[4] == -1.7 and out[5]["value"] == coarse
         *_, original, edited, info, seen, message = out  # seen: the session's record of what the page shows
         assert np.array_equal(edited, saved), "the restored image differs from the saved one"

@@ -95,7 +95,7 @@ def test_recipe_round_trip_to_identical_pixels(services, tab):
         saved = np.asarray(im.convert("RGB"))
     for f in (png, js):
         out = tab["recipe"]["load_fn"](f)
-        assert out[1:7] == ("Keyframes", "0, 1, 2", "w", "linear", 11, 0.7)
+        assert out[1:6] == ("Keyframes", "0, 1, 2", "w", "linear", 11) and out[6]["value"] == 0.7 and out[6]["visible"]
         assert out[7]["value"] == "pca #0" and out[8] == 1.3 and out[10]["value"] == 6
         assert np.array_equal(out[-3], saved)
 

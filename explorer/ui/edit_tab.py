@@ -117,7 +117,7 @@ def render(services: Services, model: str | None, seed, psi, *slot_values):
     seed = _whole(seed, "Seed", 0, MAX_SEED)
     slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
     applied = edits(services, entry, slots)
-    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5) if recipe_ui.offers_psi(entry) else 1.0
     try:
         original = services.edits.render(entry.path, seed, psi, (), key="edit-original")
         edited = services.edits.render(entry.path, seed, psi, applied)
@@ -222,7 +222,8 @@ def build_recipe(services: Services, model, seed, psi, *slot_values):
     uses = [DirectionUse(n, list(e.vector), e.strength, e.std, list(e.layers) if e.layers else None)
             for n, e in zip(names, applied)]
     recipe = recipe_ui.new_recipe(services, entry, "edit", [_whole(seed, "Seed", 0, MAX_SEED)],
-                                  truncation_psi=float(psi), directions=uses)
+                                  truncation_psi=float(psi) if recipe_ui.offers_psi(entry) else 1.0,
+                                  directions=uses)
     return recipe, render(services, model, seed, psi, *slot_values)[1]
 
 
@@ -252,12 +253,13 @@ def restore(services: Services, r, entry: ModelEntry):
             slot_vals += [u.name, u.strength, span]
         else:
             slot_vals += [NONE, 0.0, ranges[(0, G.num_ws)]]
-    shown = render(services, entry.name, r.seeds[0], r.truncation_psi, *slot_vals)
+    psi = r.truncation_psi if recipe_ui.offers_psi(entry) else 1.0  # recipe_ui.psi_note says why
+    shown = render(services, entry.name, r.seeds[0], psi, *slot_vals)
     updates = []
     for i in range(SLOTS):
         updates += [gr.update(choices=names, value=slot_vals[3 * i]), slot_vals[3 * i + 1],
                     gr.update(choices=list(ranges.values()), value=slot_vals[3 * i + 2])]
-    return (entry.name, r.seeds[0], r.truncation_psi, *updates, *shown)
+    return (entry.name, r.seeds[0], gr.update(value=psi, visible=recipe_ui.offers_psi(entry)), *updates, *shown)
 
 
 # --- layout and wiring ---------------------------------------------------------------------------
@@ -281,7 +283,8 @@ def create_edit_tab(services: Services) -> dict:
             refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ed-refresh")
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="ed-seed")
-            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ed-psi")
+            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ed-psi",
+                            visible=recipe_ui.offers_psi(services.find_model(start) if start else None))
         with gr.Row():
             original = gr.Image(label="Original", type="numpy", format="png", interactive=False, height=256,
                                 elem_id="ed-original")
@@ -362,6 +365,8 @@ def create_edit_tab(services: Services) -> dict:
           api_name="edit_render", **live)
     model.input(seen.recording(_open), [model, seed, psi], [*opened, *shown], api_name="edit_select",
                 concurrency_limit=2, trigger_mode="always_last")
+    model.change(lambda m: recipe_ui.psi_control(services, m), [model], [psi], api_visibility="private",
+                 concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh
     refresh_btn.click(_refresh, inputs, [model, *opened, *shown], api_name="edit_refresh", concurrency_limit=2)
     find_btn.click(_find, [model, method, k, span, attribute, keep, seeds_a, seeds_b, name],
                    [table, *dir_dropdowns], api_name="edit_find", concurrency_limit=1).success(

@@ -9,7 +9,7 @@ import gradio as gr
 from .. import limits
 from ..render import GridRequest, RenderError
 from . import LIVE, RENDER, inputs, recipe_ui
-from .recipe_ui import offers_psi
+from .recipe_ui import offers_psi, psi_control
 from .import_panel import create_import_panel
 from .services import Services
 
@@ -56,12 +56,6 @@ def generate(services: Services, model_name: str | None, seeds_text: str, psi: f
     if grid.shape[2] == 1:
         grid = grid[:, :, 0]
     return grid, describe(entry, meta, len(seeds), ms)
-
-
-def psi_control(services: Services, model_name: str | None):
-    """Handler: the ψ slider, shown only for models whose family truncates (recipe_ui.offers_psi)."""
-    entry = services.find_model(model_name) if isinstance(model_name, str) and model_name else None
-    return gr.update(visible=offers_psi(entry))
 
 
 def refresh(services: Services, current: str | None):

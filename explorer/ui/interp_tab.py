@@ -46,7 +46,7 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
     kind = inputs.choice(kind, "The path", KINDS)
     keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops
     frames = _whole(frames, "Frames", 2, MAX_FRAMES)
-    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5)
+    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5) if recipe_ui.offers_psi(entry) else 1.0
     edit = _edit(services, entry, direction, strength)
     try:
         if kind == "Direction walk":
@@ -126,7 +126,8 @@ def build_recipe(services: Services, model, kind, keys_text, space, mode, frames
     inputs.number(fps, "Frames per second", 1, 60)
     uses = [DirectionUse(direction, list(edit.vector), edit.strength, edit.std, None)] if edit else []
     recipe = recipe_ui.new_recipe(
-        services, entry, "interpolate", keys, truncation_psi=float(psi), directions=uses,
+        services, entry, "interpolate", keys, truncation_psi=float(psi) if recipe_ui.offers_psi(entry) else 1.0,
+        directions=uses,
         extra={"kind": kind, "space": space, "mode": mode, "frames": int(frames), "fps": float(fps),
                "frame": min(int(frame), ws.shape[0] - 1)})
     return recipe, preview(services, model, kind, keys_text, space, mode, frames, psi, direction, strength,
@@ -157,10 +158,10 @@ def restore(services: Services, r, entry: ModelEntry):
                                                            dirs.latent_space(G)))
         direction, strength = u.name, u.strength
     keys = ", ".join(map(str, r.seeds))
-    shown = preview(services, entry.name, kind, keys, space, mode, frames, r.truncation_psi, direction, strength,
-                    frame)
+    psi = r.truncation_psi if recipe_ui.offers_psi(entry) else 1.0  # recipe_ui.psi_note says why
+    shown = preview(services, entry.name, kind, keys, space, mode, frames, psi, direction, strength, frame)
     names = [NONE, *(d.name for d in dirs.load_directions(entry.path, G.w_dim))]
-    return (entry.name, kind, keys, space, mode, int(frames), r.truncation_psi,
+    return (entry.name, kind, keys, space, mode, int(frames), gr.update(value=psi, visible=recipe_ui.offers_psi(entry)),
             gr.update(choices=names, value=direction), strength, fps, gr.update(maximum=int(frames) - 1, value=frame),
             *shown)
 
@@ -188,7 +189,8 @@ def create_interp_tab(services: Services) -> dict:
         with gr.Row():
             frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames", elem_id="ip-frames")
             fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="ip-fps")
-            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi")
+            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi",
+                            visible=recipe_ui.offers_psi(services.find_model(start) if start else None))
         with gr.Row():
             # The model's first choice of direction is already picked, at strength 0: a keyframe path is the
             # plain path until the strength moves (strength 0 applies nothing, and "(none)" stays in the list),
@@ -250,6 +252,8 @@ def create_interp_tab(services: Services) -> dict:
     open_inputs = [*controls, frame]
     opened = [direction, strength, *shown]
     model.input(_open, open_inputs, opened, api_name="interp_select", concurrency_limit=2)
+    model.change(lambda m: recipe_ui.psi_control(services, m), [model], [psi], api_visibility="private",
+                 concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh
     refresh_btn.click(_refresh, open_inputs, [model, *opened], api_name="interp_refresh", concurrency_limit=2)
     gif_btn.click(_gif, [*controls, fps], [video, export_info], api_name="interp_gif", concurrency_limit=1)
     mp4_btn.click(_mp4, [*controls, fps], [video, export_info], api_name="interp_mp4", concurrency_limit=1)

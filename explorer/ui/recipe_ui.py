@@ -52,6 +52,12 @@ def offers_psi(entry: ModelEntry | None) -> bool:
     return entry is None or ARCHITECTURES[entry.arch].capabilities.truncation
 
 
+def psi_control(services: Services, model_name) -> dict:
+    """Handler: a tab's ψ slider, shown only for models whose family truncates."""
+    entry = services.find_model(model_name) if isinstance(model_name, str) and model_name else None
+    return gr.update(visible=offers_psi(entry))
+
+
 def psi_note(r: rc.Recipe, entry: ModelEntry) -> str:
     """What loading an older recipe changes: a ψ for a model that offers none is not applied."""
     if offers_psi(entry) or r.truncation_psi == 1.0:

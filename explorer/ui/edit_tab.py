@@ -272,6 +272,10 @@ def create_edit_tab(services: Services) -> dict:
     # Slot 1's first value, read from the files (the page load then fills every list from the model itself).
     saved = dirs.load_directions(next(e.path for e in entries if e.name == start)) if start else []
     first = first_name(saved)
+    try:  # the layer ranges too, so the controls hold valid values before the page load fills them
+        ranges = list(layer_ranges(_model(services, services.find_model(start)))) if start else []
+    except gr.Error:
+        ranges = []
     with gr.Tab("Edit", id="edit"):
         # What the original and the edited picture show in this session: a drag sends only what changed.
         # (Made inside the tab: a State placed among gr.Tabs' children shows as a second tab button.)
@@ -300,7 +304,8 @@ def create_edit_tab(services: Services) -> dict:
                                     scale=3, elem_id=f"ed-dir{i}", allow_custom_value=True),
                         gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                   label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),
-                        gr.Dropdown([], label="Layers", scale=2, elem_id=f"ed-layers{i}", allow_custom_value=True)]
+                        gr.Dropdown(ranges, value=ranges[0] if ranges else None, label="Layers", scale=2,
+                                    elem_id=f"ed-layers{i}", allow_custom_value=True)]
 
         for i in range(SHOWN):
             slots += slot_row(i)

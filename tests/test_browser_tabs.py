@@ -201,9 +201,9 @@ def test_train_start_watch_the_grid_and_stop(page, tabs_app):
     for opt, value in (("tick_kimg", "0.5"), ("snapshot_ticks", "2"), ("sample_ticks", "100"),
                        ("num_samples", "16")):
         page.locator(f"#tr-opt-{opt} input, #tr-opt-{opt} textarea").fill(value)
-    # Before any job: neither Stop nor Resume can act, so neither can be pressed.
-    expect(page.locator("#tr-stop")).to_be_disabled()
-    expect(page.locator("#tr-resume")).to_be_disabled()
+    # Before any job: neither Stop, Resume nor Open in explorer can act, so none can be pressed.
+    for button in ("#tr-stop", "#tr-resume", "#tr-open"):
+        expect(page.locator(button)).to_be_disabled()
     page.locator("#tr-start").click()
     expect(page.locator("#tr-notice")).to_contain_text("Started browser")
     expect(page.locator("#tr-run input")).to_have_value("browser")
@@ -231,6 +231,7 @@ def test_train_start_watch_the_grid_and_stop(page, tabs_app):
     expect(status).to_contain_text("browser: stopped", timeout=TRAIN_TIMEOUT_MS)
     assert json.loads((app.dirs.runs / "browser" / "status.json").read_text())["state"] == "stopped"
     expect(page.locator("#tr-resume")).to_be_enabled()
+    expect(page.locator("#tr-open")).to_be_enabled()  # it saved a snapshot when it stopped
     expect(page.locator("#tr-stop")).to_be_disabled()
 
 

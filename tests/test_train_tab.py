@@ -87,8 +87,8 @@ def test_start_watch_stop_resume_and_open_in_explorer(train_app):
     stopped = wait_for(lambda: (s := status(client, "watch"))["state"] == "stopped" and s, "the stop")
     assert stopped["snapshots"][-1] == stopped["kimg"] == stopped["log_kimg"][-1]
     assert "stopped" in client.predict("watch", api_name="/train_poll")[0]
-    stop_btn, resume_btn = poll(_services(app), "watch", None)[7:9]
-    assert stop_btn["interactive"] is False and resume_btn["interactive"] is True
+    stop_btn, resume_btn, open_btn = poll(_services(app), "watch", None)[7:10]
+    assert stop_btn["interactive"] is False and resume_btn["interactive"] is True and open_btn["interactive"]
 
     # The snapshot is in the explorer's model list, and Open in explorer picks it in the Generate tab.
     models, _ = client.predict("run: watch", api_name="/refresh_models")
@@ -206,9 +206,9 @@ def test_renders_still_answer_while_a_job_trains(train_app):
 
 def test_stop_and_resume_do_not_act_before_a_run_exists():
     out = poll(None, None, None)
-    assert out[7]["interactive"] is False and out[8]["interactive"] is False
+    assert [b["interactive"] for b in out[7:10]] == [False, False, False]  # Stop, Resume, Open in explorer
     assert all(o is not None for o in out[:7])
-    assert poll(None, None, out[9])[7:9] != out[7:9]  # sent once, then skipped until something changes
+    assert poll(None, None, out[10])[7:10] != out[7:10]  # sent once, then skipped until something changes
 
 
 def test_an_unavailable_builtin_dataset_is_labelled_with_its_fix_and_never_the_default(monkeypatch):

@@ -122,8 +122,8 @@ def measure(services: Services, model_name: str | None, metrics: list[str], n, n
         raise gr.Error(str(e)) from None
     table = pd.DataFrame([{c: r.get(c) for c in TABLE_COLUMNS} for r in rows], columns=TABLE_COLUMNS)
     total = sum(r["seconds"] for r in rows)
-    summary = (f"**{entry.name}** at {rows[0]['kimg'] if rows else '?'} kimg: {len(rows)} numbers in {total:.0f} s, "
-               "appended to its card.")
+    summary = (f"**{entry.name}** at {rows[0]['kimg'] if rows else '?'} kimg: {len(rows)} "
+               f"number{'s' if len(rows) != 1 else ''} in {total:.0f} s, appended to its card.")
     hist, curve = show_history(services, model_name)
     return summary, table, hist, curve
 
@@ -184,7 +184,8 @@ def create_metrics_tab(services: Services) -> dict:
         return (ns, *show_history(services, m), estimate_text(services, m, ms, k, ns))
 
     go.click(_measure, [model, metrics, n, nets], [summary, result, table, curve], api_name="metrics_measure",
-             concurrency_limit=1)
+             concurrency_limit=1).success(_estimate, [model, metrics, n, nets], [how_long], api_visibility="private",
+                                          concurrency_limit=2)  # the real features are cached now
     model.input(_history, [model], [table, curve], api_name="metrics_history", concurrency_limit=2)
     # A model picked: its own feature network, its history, and how long measuring it takes.
     model.input(_model_chosen, [model, metrics, n], [nets, table, curve, how_long], api_visibility="private",

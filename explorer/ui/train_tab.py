@@ -44,10 +44,12 @@ def dataset_choices(allow_server_paths: bool) -> tuple[list[tuple[str, str]], st
     return choices, default, note
 
 
-def buttons_for(state: str | None):
-    """(Stop, Resume) updates: each is interactive only when it can act on the run in that state."""
+def buttons_for(state: str | None, snapshots: int = 0):
+    """(Stop, Resume, Open in explorer) updates: each is interactive only when it can act on the run, in
+    that state with that many snapshots saved."""
     return (gr.update(interactive=state in ACTIVE),
-            gr.update(interactive=state in ("stopped", "crashed", "failed", "finished")))
+            gr.update(interactive=state in ("stopped", "crashed", "failed", "finished")),
+            gr.update(interactive=snapshots > 0))
 
 
 def recipe_changed(recipe: str):
@@ -191,10 +193,11 @@ def live_grid(services: Services, run: str) -> tuple[str | None, float | None]:
 
 def poll(services: Services, run: str | None, seen: dict | None):
     """Handler for the timer: (status, progress, grid, grid caption, plot, log, snapshot slider, Stop,
-    Resume, seen). Only what changed since `seen` (this page's last poll) is sent; the rest is gr.skip()."""
+    Resume, Open in explorer, seen). Only what changed since `seen` (this page's last poll) is sent; the
+    rest is gr.skip()."""
     if not run:
         if seen and seen.get("run") is None and seen.get("buttons") is None:
-            return (gr.skip(),) * 9 + (seen,)
+            return (gr.skip(),) * 10 + (seen,)
         return (gr.skip(),) * 7 + buttons_for(None) + ({"run": None, "buttons": None},)
     try:
         st = services.jobs.status(_need(run))
@@ -205,7 +208,8 @@ def poll(services: Services, run: str | None, seen: dict | None):
     keys = {"status": (status_text(st), progress_html(st)), "log": (len(st.records), st.state),
             "grid": grid_path and os.stat(grid_path).st_mtime_ns, "snaps": len(list(services.jobs.run_dir(run).snapshots.glob("snapshot-*.json"))),
             "buttons": st.state}
-    out = [gr.skip()] * 9
+    keys["buttons"] = (st.state, keys["snaps"] > 0)
+    out = [gr.skip()] * 10
     if seen.get("status") != keys["status"]:
         out[0:2] = keys["status"]
     if seen.get("grid") != keys["grid"] and grid_path:
@@ -221,7 +225,7 @@ def poll(services: Services, run: str | None, seen: dict | None):
         out[6] = gr.update(maximum=max(n - 1, 1), value=max(n - 1, 0), interactive=n > 1,
                            label=f"Snapshot ({n} saved)")
     if seen.get("buttons", "") != keys["buttons"]:
-        out[7:9] = buttons_for(st.state)
+        out[7:10] = buttons_for(st.state, keys["snaps"])
     seen.update(keys)
     return (*out, seen)
 
@@ -324,7 +328,7 @@ def create_train_tab(services: Services) -> dict:
                                     height=240, elem_id="tr-snap-img")
                 with gr.Row():
                     snap_info = gr.Markdown(elem_id="tr-snap-info")
-                    open_btn = gr.Button("Open in explorer", elem_id="tr-open")
+                    open_btn = gr.Button("Open in explorer", interactive=False, elem_id="tr-open")
         seen, target = gr.State(None), gr.State(None)
         timer = gr.Timer(1.0)
 
@@ -351,7 +355,7 @@ def create_train_tab(services: Services) -> dict:
     resume_btn.click(lambda r, k, d: resume(services, r, k, d), [run, extend, device], [notice],
                      api_name="train_resume", concurrency_limit=1)
     refresh_btn.click(lambda r: _runs_update(services, r), [run], [run], api_name="train_runs")
-    watch = [status, progress, grid, grid_info, plot, log, snap, stop_btn, resume_btn, seen]
+    watch = [status, progress, grid, grid_info, plot, log, snap, stop_btn, resume_btn, open_btn, seen]
     timer.tick(lambda r, s: poll(services, r, s), [run, seen], watch, show_progress="hidden",
                concurrency_limit=None, api_name="train_poll")
     # .change, not .input: the timer moves the slider to each new snapshot, which is then drawn too.

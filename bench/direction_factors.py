@@ -4,9 +4,9 @@
     python bench/direction_factors.py --saved --first-seed 1000         # the directions saved beside it
     python bench/direction_factors.py --classifiers /tmp/clf --seeds 48
 
-Finds SeFa (all layers), PCA and supervised directions (one per binary factor) in memory, or with
---saved takes the directions saved beside the model (the shipped ones: scripts/make_directions.py),
-walks `--seeds` seeds along each from -2 to +2 standard deviations, and reads every factor off the
+Finds SeFa (all layers), PCA (GANSpace: of w, or of the first layer's activations regressed to z)
+and supervised directions (one per binary factor) in memory, or with --saved takes the directions
+saved beside the model (the shipped ones: scripts/make_directions.py), walks `--seeds` seeds along each from -2 to +2 standard deviations, and reads every factor off the
 rendered images with the attribute classifier (explorer.attributes). For each direction and factor
 it reports the Pearson correlation between the strength and the classifier's output (pooled over
 seeds and steps) and the change of the mean output from -2 to +2 ("delta"), and names the factors
@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.edit import directions as dirs  # noqa: E402
-from explorer.edit_render import EditRenderer  # noqa: E402
+from explorer.edit_render import SAMPLES, EditRenderer  # noqa: E402
 from explorer.render import Renderer  # noqa: E402
 from explorer.style_render import StyleRenderer  # noqa: E402
 
@@ -40,7 +40,7 @@ def pearson(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def find(er: EditRenderer, args, clf) -> list[dirs.Direction]:
     """SeFa and PCA directions and one supervised direction per binary factor, found in memory."""
-    found = er.find_sefa(args.model, args.k, None) + er.find_pca(args.model, args.k)
+    found = er.find_sefa(args.model, args.k, None) + dirs.find_pca(er.model(args.model)[0], args.k, SAMPLES, er.device)
     binary = [a.name for a in clf.attributes if a.kind == "binary"]
     lat, labels = er.labelled_samples(args.model, clf, args.samples)
     for a in binary:

@@ -5,13 +5,15 @@
     python scripts/make_directions.py --weights DIR --clean # another folder; drop its other directions
 
 Each model's directions are found by the Edit tab's own functions (explorer.edit_render.EditRenderer,
-as its *Find and save* calls them) and saved beside it in weights/NAME.directions/ (KEY.npy + KEY.json):
+as its *Find and save* calls them, and explorer.edit.directions.find_pca) and saved beside it in
+weights/NAME.directions/ (KEY.npy + KEY.json):
 
 - SeFa: the top 5 over every layer; for style-based models also the top 3 of the coarse layers
   (layout: head size, position), named "sefa #0" and "sefa w0-2 #0" (its layers) as the tab names them.
-- PCA of w (GANSpace): the top 5, for models with a mapping network only. A model without one
-  (DCGAN, WGAN-GP, ProGAN, FastGAN) samples z from an isotropic Gaussian, so principal axes of z
-  describe the sampling noise, not the model: none are shipped for them.
+- PCA (GANSpace): the top 5, "pca #0" ... With a mapping network, the principal axes of sampled w.
+  Without one (DCGAN, WGAN-GP, ProGAN, FastGAN) z is an isotropic Gaussian, whose principal axes
+  describe the sampler, not the model: the principal axes of the first 4x4 layer's activations
+  instead, each regressed back to z (explorer.edit.directions.find_pca, EARLY_LAYER).
 - Supervised (InterFaceGAN), where an attribute classifier fits the training data
   (weights/classifiers/): faces: every factor whose direction moves it, by the classifier over
   seeds 0-63 from -2 to +2 standard deviations, by at least 0.25 and more than any other factor; when
@@ -37,7 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.edit import directions as dirs  # noqa: E402
 from explorer.edit.mixing import preset_span  # noqa: E402
-from explorer.edit_render import EditRenderer  # noqa: E402
+from explorer.edit_render import SAMPLES, EditRenderer  # noqa: E402
 from explorer.render import Renderer, RenderError  # noqa: E402
 from explorer.style_render import StyleRenderer  # noqa: E402
 from explorer.weights import list_checkpoints  # noqa: E402
@@ -45,7 +47,7 @@ from explorer.weights import list_checkpoints  # noqa: E402
 HERE = Path(__file__).resolve().parents[1]
 SEFA_K = 5             # SeFa directions over every layer
 COARSE_K = 3           # SeFa directions of the coarse layers (style-based models)
-PCA_K = 5              # principal axes of w (models with a mapping network)
+PCA_K = 5              # GANSpace directions (of w, or of the first layer's activations regressed to z)
 LABELLED = 2000        # sample images labelled by the classifier for the supervised probes (the tab uses 500)
 WALK_SEEDS = list(range(64))  # seeds walked to measure what a supervised direction moves
 WALK = (-2.0, 2.0)     # ... from and to, in standard deviations
@@ -119,7 +121,7 @@ def model_directions(er: EditRenderer, path: str, log=print) -> list[dirs.Direct
         coarse = preset_span("Coarse", G.ws_resolutions()) if hasattr(G, "ws_resolutions") else None
         if coarse is not None and coarse != (0, G.num_ws):  # the tab's "Coarse" layer range
             found += er.find_sefa(path, COARSE_K, coarse)
-        found += er.find_pca(path, PCA_K)
+    found += dirs.find_pca(G, PCA_K, SAMPLES, er.device)
     clf = er.classifier(path)
     if clf is not None and clf.cfg.dataset == "faces":
         found += faces_directions(er, path, clf, log)

@@ -1,6 +1,7 @@
-"""explorer.edit.directions: SeFa on a known spectrum, PCA on a known axis, the supervised probe
-recovering a planted attribute, conditional projection, difference of means, apply() on a layer
-range, the store beside a checkpoint, and SeFa's weights for every family."""
+"""explorer.edit.directions: SeFa on a known spectrum, PCA on a known axis, GANSpace's PCA in z
+recovering a direction planted in a generator's first layer (and PCA of w as it was), the supervised
+probe recovering a planted attribute, conditional projection, difference of means, apply() on a layer
+range, the store beside a checkpoint, and SeFa's weights and the early layer for every family."""
 
 import json
 
@@ -47,6 +48,92 @@ def test_pca_finds_the_principal_axis():
     assert abs(float(vecs[0] @ axis)) > 0.999
     assert float(ratio[0]) > 0.9 and float(ratio[0]) > float(ratio[1])
     assert float(std[0]) == pytest.approx((9 + 0.09) ** 0.5, rel=0.05)
+
+
+def test_pca_of_wide_samples_matches_the_svd():
+    """More features than samples (a layer's activations) goes through the Gram matrix: the same axes."""
+    x = torch.randn(40, 300, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    x = x * torch.linspace(3.0, 0.1, 300, dtype=torch.float64)
+    vecs, ratio, std = dirs.pca(x, k=4)
+    xc = x - x.mean(0)
+    _, s, vh = torch.linalg.svd(xc, full_matrices=False)
+    var = s.square() / 39
+    assert torch.allclose(ratio.double(), var[:4] / var.sum(), rtol=1e-5)
+    assert torch.allclose(std.double(), var[:4].sqrt(), rtol=1e-5)
+    assert torch.allclose((vecs.double() * vh[:4]).sum(1).abs(), torch.ones(4, dtype=torch.float64), atol=1e-5)
+
+
+def test_regression_to_latent_finds_the_gradient_of_each_coordinate():
+    g = torch.Generator().manual_seed(7)
+    z = torch.randn(500, 6, generator=g) @ torch.randn(6, 6, generator=g)  # correlated latents
+    m = torch.randn(6, 2, generator=g)
+    vecs = dirs.regress_to_latent(z, z @ m + 4.0)
+    assert torch.allclose((vecs * torch.nn.functional.normalize(m.T, dim=1)).sum(1).abs(), torch.ones(2), atol=1e-5)
+
+
+def _tiny(arch, **kw):
+    from explorer.models import build_generator
+
+    config = {"dcgan": {"res": 16, "channels": 3, "ngf": 8, "z_dim": 16},
+              "progan": {"res": 16, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8},
+              "fastgan": {"res": 32, "channels": 3, "z_dim": 16, "ngf": 4},
+              "stylegan": {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2,
+                           "channel_base": 128, "channel_max": 16}}[arch]
+    torch.manual_seed(0)
+    return build_generator(arch, {**config, **kw}).eval()
+
+
+def test_pca_in_z_recovers_a_direction_planted_in_the_first_layer():
+    """z's component along d read 10x stronger by DCGAN's 4x4 layer dominates its activations: the first
+    GANSpace direction is d, and it explains most of their variance. PCA of the sampled z themselves
+    (what PCA in z was before) sees only the isotropic sampler: a flat ~1/z_dim spectrum, blind to d."""
+    G = _tiny("dcgan")
+    d = torch.nn.functional.normalize(torch.randn(16, generator=torch.Generator().manual_seed(8)), dim=0)
+    with torch.no_grad():
+        w = G.net[0].weight                                # [z_dim, C, 4, 4]
+        w.add_((9.0 * torch.outer(d, d @ w.flatten(1))).view_as(w))
+    found = dirs.find_pca(G, 4)
+    assert [f.name for f in found] == ["pca #0", "pca #1", "pca #2", "pca #3"]
+    assert all(f.method == "pca" and f.space == "z" and f.stats["layer"] == "net.2" for f in found)
+    assert abs(float(torch.from_numpy(found[0].vector) @ d)) > 0.95
+    ratio = [f.stats["explained_variance"] for f in found]
+    assert ratio[0] > 0.5 and ratio[0] > 5 * ratio[1]
+    assert found[0].std == pytest.approx(1.0, abs=0.1)     # one std of the sampled z along a unit vector
+    z_axes, z_ratio, _ = dirs.pca(dirs.sample_latents(G, dirs.PCA_SAMPLES), 1)
+    assert float(z_ratio[0]) < 2 / 16 and abs(float(z_axes[0] @ d)) < 0.9
+
+
+def test_pca_in_w_is_the_principal_axes_of_sampled_w():
+    G = _tiny("stylegan")
+    found = dirs.find_pca(G, 3)
+    vecs, ratio, std = dirs.pca(dirs.sample_latents(G, dirs.PCA_SAMPLES), 3)
+    assert all(f.space == "w" and "layer" not in f.stats for f in found)
+    assert np.array_equal(np.stack([f.vector for f in found]), vecs.numpy())
+    assert [f.stats["explained_variance"] for f in found] == [float(r) for r in ratio]
+    assert [f.std for f in found] == [float(s) for s in std]
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "progan", "fastgan"])
+def test_early_activations_are_the_named_layers_and_leave_the_model_as_it_was(arch):
+    from explorer.models.fastgan import glu
+
+    G = _tiny(arch)
+    z = torch.randn(5, 16, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        before = G(z)
+        if arch == "dcgan":      # the reference path of the 4x4 transposed conv, batch norm, activation
+            want = G.net[:3](z[:, :, None, None])
+        elif arch == "progan":   # the 4x4 block
+            want = G.conv0(G.norm(G.act(G.dense(G.norm(z))).view(5, -1, 4, 4)))
+        else:                    # z on the sphere, 4x4 transposed conv, batch norm, GLU
+            zs = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
+            want = glu(G.init_bn(G.init(zs[:, :, None, None])))
+    acts = dirs.early_activations(G, z)
+    assert want.shape[-2:] == (4, 4) and torch.allclose(acts, want.flatten(1), atol=1e-5)
+    with torch.no_grad():
+        assert torch.equal(G(z), before)  # no hook left behind
+    with pytest.raises(ValueError, match="eval mode"):
+        dirs.early_activations(G.train(), z)
 
 
 def test_supervised_probe_recovers_a_planted_attribute():

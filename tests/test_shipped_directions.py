@@ -1,5 +1,6 @@
 """The directions shipped beside the models in weights/ (scripts/make_directions.py): every model has
-SeFa directions of its latent size, PCA only where there is a mapping network, supervised directions
+SeFa and PCA directions of its latent size (PCA in z: of the first layer's activations, whose spectrum
+is the model's, not the sampler's flat one), supervised directions
 named in words that move their attribute on seeds the script never measured, and the Edit and
 Interpolate tabs open on the faces StyleGAN2 with a direction chosen, so a first drag moves the picture."""
 
@@ -52,18 +53,22 @@ def _script():
 
 
 @pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
-def test_every_shipped_model_has_sefa_and_pca_only_in_w(er, entry):
+def test_every_shipped_model_has_sefa_and_pca(er, entry):
     G, _ = er.model(entry.path)
     saved = dirs.load_directions(entry.path)
     assert saved, f"no directions beside {entry.name}: python scripts/make_directions.py"
     assert all(d.vector.shape == (G.w_dim,) and d.std > 0 for d in saved)
-    assert {f"sefa #{i}" for i in range(5)} <= {d.name for d in saved}
-    pca = [d for d in saved if d.method == "pca"]
+    assert {f"sefa #{i}" for i in range(5)} | {f"pca #{i}" for i in range(5)} <= {d.name for d in saved}
+    pca = sorted((d for d in saved if d.method == "pca"), key=lambda d: d.stats["rank"])
+    ratio = [d.stats["explained_variance"] for d in pca]
+    assert len(pca) == 5 and ratio == sorted(ratio, reverse=True)
     if dirs.latent_space(G) == "w":
-        assert len(pca) == 5 and all(d.space == "w" for d in saved)
+        assert all(d.space == "w" for d in saved)
         assert any(d.method == "sefa" and d.layers is not None for d in saved), "no coarse-layer SeFa"
-    else:  # PCA of isotropic z says nothing about the model
-        assert pca == [] and all(d.space == "z" for d in saved)
+    else:  # of the early layer's activations: the sampled z alone would give each axis about 1 / z_dim
+        assert all(d.space == "z" for d in saved)
+        assert all(d.stats["layer"] == dirs.early_layer(G)[0] for d in pca)
+        assert ratio[0] > 3 / G.z_dim and all(d.std == pytest.approx(1.0, abs=0.1) for d in pca)
     assert sum(p.stat().st_size for p in dirs.store_dir(entry.path).iterdir()) < 100_000
 
 
@@ -93,7 +98,7 @@ def test_supervised_faces_directions_move_their_attribute(er, entry):
 def test_the_script_rewrites_the_same_files(tmp_path):
     """Re-run on a copy of a model: the same files, the same vectors (to float precision: another CPU's
     BLAS may round the last bits differently; on one machine they are identical bit for bit)."""
-    name = "projected-emoji"  # SeFa only: a second
+    name = "projected-emoji"  # SeFa and PCA only: a few seconds
     for suffix in (".json", ".safetensors"):
         shutil.copy(WEIGHTS / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
     assert _script().main(["--weights", str(tmp_path), "--models", name]) == 0

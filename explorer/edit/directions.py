@@ -1,5 +1,6 @@
 """Latent directions: find them (SeFa, PCA, a supervised linear probe, difference of means), apply
-them to ws, and keep them beside the model they were found on.
+them to ws, and keep them beside the model they were found on. PCA is GANSpace's: of w where there is
+a mapping network, else of an early layer's activations, regressed back to z (find_pca).
 
 A direction lives in the space the generator's styles are read from: w for families with a mapping
 network, z for the others (their mapping is the identity, so ws holds z). Strengths are in standard
@@ -25,10 +26,14 @@ import numpy as np
 import torch
 
 from ..fsutil import atomic_write_bytes
+from ..models.dcgan import DCGANGenerator
+from ..models.fastgan import FastGANGenerator
+from ..models.progan import ProGANGenerator
 from .latents import latents_for_seeds
 
 METHODS = ("sefa", "pca", "supervised", "means")
 SAMPLE_SEED0 = 1_000_000  # seeds of the latents sampled for PCA and strength units: 10^6, 10^6 + 1, ...
+PCA_SAMPLES = 2000        # latents sampled for PCA (and activations of them, in z)
 MAX_STRENGTH = 5.0        # the strength sliders' range, in standard deviations
 
 
@@ -85,15 +90,37 @@ def _signed(rows: torch.Tensor) -> torch.Tensor:
 
 
 def pca(latents: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Principal axes of sampled latents [N, D] (Härkönen et al. 2020, GANSpace).
-    -> (vectors [k, D] unit rows, explained variance ratio [k], std along each [k])."""
+    """Principal axes of samples [N, D]: latents, or a layer's flattened activations (Härkönen et al.
+    2020, GANSpace). -> (vectors [k, D] unit rows, explained variance ratio [k], std along each [k])."""
     assert latents.ndim == 2 and latents.shape[0] > 1, f"need latents [N > 1, D], got {tuple(latents.shape)}"
     x = latents.detach().double().cpu()
     x = x - x.mean(dim=0)
-    _, s, vh = torch.linalg.svd(x, full_matrices=False)
-    var = s.square() / (x.shape[0] - 1)              # variance along each axis
-    k = min(k, vh.shape[0])
+    if x.shape[1] > x.shape[0]:
+        # Wider than tall (a layer's 4096 activations of 2,000 samples): the eigenvectors u of the Gram
+        # matrix x x^T [N, N] give the axes x^T u / s, 3x faster than the SVD of x on one thread.
+        vals, u = torch.linalg.eigh(x @ x.T)         # ascending
+        var = vals.flip(0).clamp_min(0) / (x.shape[0] - 1)
+        k = min(k, x.shape[0] - 1)
+        vh = torch.nn.functional.normalize((x.T @ u.flip(1)[:, :k]).T, dim=1)
+    else:
+        _, s, vh = torch.linalg.svd(x, full_matrices=False)
+        var = s.square() / (x.shape[0] - 1)          # variance along each axis
+        k = min(k, vh.shape[0])
     return _signed(vh[:k]).float(), (var[:k] / var.sum()).float(), var[:k].sqrt().float()
+
+
+def regress_to_latent(latents: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """Directions in latent space that move coordinates [N, k] of the samples of latents [N, D] the
+    most: the least-squares fit coords ~ latents @ M + b, column j of M [D, k] (the gradient of the
+    best linear approximation of coordinate j), as unit rows [k, D]. GANSpace fits the other way
+    round (latents from the coordinates); for isotropic z both point the same way on average, and
+    this one does not also pick up the sample covariance of z (about sqrt(D / N) off the identity)."""
+    assert latents.ndim == 2 and coords.ndim == 2 and coords.shape[0] == latents.shape[0] > latents.shape[1], \
+        f"need latents [N > D, D] and coords [N, k], got {tuple(latents.shape)} and {tuple(coords.shape)}"
+    x = latents.detach().double().cpu()
+    y = coords.detach().double().cpu()
+    m = torch.linalg.lstsq(x - x.mean(0), y - y.mean(0)).solution  # [D, k]
+    return _signed(torch.nn.functional.normalize(m.T, dim=1)).float()
 
 
 def fit_probe(latents: torch.Tensor, labels: torch.Tensor, l2: float = 0.1, steps: int = 200
@@ -183,6 +210,85 @@ def sample_latents(G, n: int, seed0: int = SAMPLE_SEED0, device: torch.device | 
     """[n, D]: the untruncated w (or z) of seeds seed0 .. seed0 + n - 1."""
     z = latents_for_seeds(list(range(seed0, seed0 + n)), G.z_dim).to(device)
     return torch.cat([G.mapping(zb)[:, 0] for zb in z.split(256)]).cpu()
+
+
+# The layer whose activations PCA decomposes in z, per family: (submodule, "input" or "output" of it).
+# After the first nonlinearity, so the activations are not a linear image of z (whose principal axes
+# would be the first weight's singular vectors, SeFa's answer), and at 4x4, so the axes are of the
+# generator's layout rather than of one resolution's texture (GANSpace uses early layers for this).
+# These layers are still nearly linear in z: on the shipped models each of the top 5 axes has |cos|
+# 0.71-1.0 with one of SeFa's top 5 (0.94-1.0 for the first two), in SeFa's order but for a few swaps.
+EARLY_LAYER: dict[type, tuple[str, str]] = {
+    DCGANGenerator: ("net.2", "output"),      # 4x4 transposed conv -> batch norm -> activation (net[0] is
+                                              # computed as a matmul in synthesis: no hook fires on it)
+    ProGANGenerator: ("conv0", "output"),     # the 4x4 block: dense -> lrelu -> pixel norm -> conv 3x3 ->
+                                              # lrelu -> pixel norm (the paper's first block)
+    FastGANGenerator: ("blocks.0", "input"),  # init: 4x4 transposed conv -> batch norm -> GLU, as the
+                                              # 8x8 block reads it (GLU is a function: no module to hook)
+}
+
+
+class _Reached(Exception):
+    """Raised by the hook at the early layer: the rest of the generator is not needed."""
+
+    def __init__(self, value: torch.Tensor):
+        super().__init__("early layer reached")
+        self.value = value
+
+
+def early_layer(G) -> tuple[str, str]:
+    for cls, where in EARLY_LAYER.items():
+        if isinstance(G, cls):
+            return where
+    raise ValueError(f"no early layer is known for {type(G).__name__}; add it to EARLY_LAYER")
+
+
+@torch.inference_mode()
+def early_activations(G, z: torch.Tensor) -> torch.Tensor:
+    """[N, F]: the flattened activations of G's early layer (EARLY_LAYER) for z [N, z_dim]. A forward
+    hook reads them and stops the pass there; G (in eval mode, so batch norm does not update its
+    statistics and each sample is its own) is left as it was."""
+    if G.training:
+        raise ValueError("put G in eval mode first: in training mode batch norm mixes the samples")
+    name, where = early_layer(G)
+    module = G.get_submodule(name)
+
+    def grab(value):
+        raise _Reached(value.detach().flatten(1).float().cpu())
+
+    handle = (module.register_forward_hook(lambda m, args, out: grab(out)) if where == "output"
+              else module.register_forward_pre_hook(lambda m, args: grab(args[0])))
+    try:
+        G.synthesis(G.mapping(z))
+    except _Reached as reached:
+        return reached.value
+    finally:
+        handle.remove()
+    raise RuntimeError(f"{type(G).__name__}.synthesis never ran {name}")
+
+
+def find_pca(G, k: int = 10, n: int = PCA_SAMPLES, device: torch.device | str = "cpu") -> list[Direction]:
+    """The top k GANSpace directions of G, named "pca #0", ...: with a mapping network, the principal
+    axes of n sampled w; otherwise the principal axes of the early layer's activations for n sampled
+    z, each regressed back to z (GANSpace, Sec. 2: for BigGAN-like generators "the PCA basis in the
+    activation space is transferred to the latent space by regression"); principal axes of z itself
+    describe only its isotropic sampler. Stats: the fraction of variance each explains of what was
+    decomposed (w, or the activations). Strength 1 is one std of the sampled latents along each."""
+    space = latent_space(G)
+    lat = sample_latents(G, n, device=device)                                             # [n, D]: w, or z
+    if space == "w":
+        vecs, ratio, std = pca(lat, k)
+        extra = {}
+    else:
+        acts = torch.cat([early_activations(G, zb.to(device)) for zb in lat.split(256)])  # [n, F]
+        axes, ratio, _ = pca(acts, k)
+        coords = (acts.double() - acts.double().mean(0)) @ axes.double().T                 # [n, k]
+        vecs = regress_to_latent(lat, coords)
+        std = std_along(lat, vecs)
+        extra = {"layer": early_layer(G)[0], "features": int(acts.shape[1])}
+    return [Direction(f"pca #{i}", "pca", vecs[i].numpy(), float(std[i]), None, space,
+                      {"explained_variance": float(ratio[i]), "rank": i, "samples": n, **extra})
+            for i in range(len(ratio))]
 
 
 def first_weights(G, layers: tuple[int, int] | None = None) -> torch.Tensor:

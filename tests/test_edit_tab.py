@@ -70,7 +70,7 @@ def test_find_saves_beside_the_model_and_lists_on_open(services, edit_dirs):
 
 @pytest.mark.parametrize("model", ["tiny", TINY_PROGAN_NAME])
 def test_z_space_families(services, model):
-    table, *_ = et.find(services, model, "PCA of w (GANSpace)", 2, None, None, [], "", "", "")
+    table, *_ = et.find(services, model, "PCA (GANSpace)", 2, None, None, [], "", "", "")
     assert "explained_variance" in table
     et.find(services, model, "Difference of means", 1, None, None, [], "0-3", "4-7", "ab")
     span = _all(services, model)

@@ -25,10 +25,10 @@ DEFAULT_MODEL = "stylegan2-faces"
 SLOTS = 8        # directions applied at once
 SHOWN = 4        # slots open at first; the rest sit in a closed accordion
 NONE = "(none)"
-METHODS = {"SeFa (closed form)": "sefa", "PCA of w (GANSpace)": "pca", "Supervised attribute": "supervised",
+METHODS = {"SeFa (closed form)": "sefa", "PCA (GANSpace)": "pca", "Supervised attribute": "supervised",
            "Difference of means": "means"}
 INTRO = ("Move the image along up to eight **directions** at once in this model's latent space (*w* behind a "
-         "mapping network, *z* otherwise). The shipped models come with directions (SeFa, PCA of *w*, attributes "
+         "mapping network, *z* otherwise). The shipped models come with directions (SeFa, PCA, attributes "
          "named in words), and Direction 1 opens on the most telling one: drag its strength. Strengths are in "
          "standard deviations of the model's own latents; a layer range applies a direction to some style inputs "
          "only (coarse = layout, fine = colour). Directions you find below are saved beside the model and listed "
@@ -315,9 +315,11 @@ def create_edit_tab(services: Services) -> dict:
         rec = recipe_ui.recipe_row("ed")
         with gr.Accordion("Find directions", open=True):
             gr.Markdown("**SeFa**: eigenvectors of the style weights of the chosen layers (eigenvalue). **PCA**: "
-                        "principal axes of 2,000 sampled latents (explained variance). **Supervised**: a linear "
-                        "classifier separating samples the attribute classifier labels; *keep* projects out other "
-                        "attributes. **Difference of means**: from group A's seeds to group B's.")
+                        "principal axes of 2,000 sampled *w* with a mapping network; without one, of the first "
+                        "4×4 layer's activations for 2,000 sampled *z*, each regressed back to *z* (the fraction "
+                        "of their variance explained). **Supervised**: a linear classifier separating samples "
+                        "the attribute classifier labels; *keep* projects out other attributes. **Difference of "
+                        "means**: from group A's seeds to group B's.")
             with gr.Row():
                 method = gr.Radio(list(METHODS), value="SeFa (closed form)", label="Method", elem_id="ed-method")
                 k = gr.Slider(1, limits.DIRECTIONS_FOUND, value=8, step=1, label="How many (SeFa, PCA)",

@@ -123,11 +123,9 @@ class EditRenderer:
                 for i in range(len(vals))]
 
     def find_pca(self, checkpoint: str, k: int) -> list[dirs.Direction]:
+        """GANSpace: PCA of w behind a mapping network, else of the first layer's activations regressed to z."""
         G, _ = self.model(checkpoint)
-        vecs, ratio, std = dirs.pca(self.samples(checkpoint), k)
-        return [dirs.Direction(f"pca #{i}", "pca", vecs[i].numpy(), float(std[i]), None, dirs.latent_space(G),
-                               {"explained_variance": float(ratio[i]), "rank": i, "samples": SAMPLES})
-                for i in range(len(ratio))]
+        return dirs.find_pca(G, k, SAMPLES, self.device)
 
     @torch.inference_mode()
     def find_means(self, checkpoint: str, name: str, seeds_a: list[int], seeds_b: list[int]) -> dirs.Direction:

@@ -14,6 +14,7 @@ from conftest import (TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_app,
                       make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
 
 from explorer.edit import directions as dirs
+from explorer.edit_render import SAMPLES
 from explorer.ui import edit_tab as et
 from explorer.ui.services import Services
 
@@ -72,6 +73,12 @@ def test_find_saves_beside_the_model_and_lists_on_open(services, edit_dirs):
 def test_z_space_families(services, model):
     table, *_ = et.find(services, model, "PCA (GANSpace)", 2, None, None, [], "", "", "")
     assert "explained_variance" in table
+    # The tab's PCA is GANSpace's for z models (the first layer's activations, regressed to z), not PCA of z.
+    G = services.renderer.model(services.find_model(model).path)[0]
+    saved = {d.name: d for d in dirs.load_directions(services.find_model(model).path)}
+    expected = dirs.find_pca(G, 2, SAMPLES)
+    assert np.allclose(np.asarray(saved["pca #0"].vector), expected[0].vector.numpy()
+                       if hasattr(expected[0].vector, "numpy") else expected[0].vector, atol=1e-6)
     et.find(services, model, "Difference of means", 1, None, None, [], "0-3", "4-7", "ab")
     span = _all(services, model)
     base, same, _ = et.render(services, model, 5, 1.0, *_slots())

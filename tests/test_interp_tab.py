@@ -26,7 +26,7 @@ def services(tmp_path_factory):
     make_tiny_progan_checkpoint(d.weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(d.weights / TINY_STYLEGAN_NAME, "modulated")
     s = Services(d.weights, d.runs, torch.device("cpu"))
-    et.find(s, TINY_STYLEGAN_NAME, "PCA of w (GANSpace)", 1, None, None, [], "", "", "")
+    et.find(s, TINY_STYLEGAN_NAME, "PCA (GANSpace)", 1, None, None, [], "", "", "")
     return s
 
 

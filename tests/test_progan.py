@@ -196,3 +196,36 @@ def test_channels_last_fast_path_matches_the_reference(stage, alpha):
     assert outs[True][0].std() > 0.05
     for a, b in zip(outs[True], outs[False]):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_adam_moments_are_cleared_where_a_fade_in_starts_and_ends_when_the_recipe_asks(tmp_path, reset):
+    """reset_adam_at_growth: as the reference's reset_opt_for_new_lod, each optimiser starts afresh at every
+    change of (stage, fading); without it the moments run on. A resume lands on the same next step."""
+    ds = load_dataset("faces", 32, size=64)
+    cfg = _progan_cfg(reset_adam_at_growth=reset)
+    tr = Trainer(cfg, ds)
+    phases, adam_steps = [], []
+    for _ in range(14):
+        phase = (tr.growth()[0], tr.growth()[1] < 1)
+        tr.train_step()
+        phases.append(phase)
+        adam_steps.append(int(tr.opt_G.state[next(iter(tr.G.parameters()))]["step"]))
+    assert len(set(phases)) >= 3  # stable 4x4, fading 8x8, stable 8x8, ...
+    expected, since = [], 0
+    for i, phase in enumerate(phases):
+        since = 1 if (reset and i and phase != phases[i - 1]) else since + 1
+        expected.append(since)
+    assert adam_steps == expected
+    first = Trainer(cfg, ds)
+    for _ in range(5):
+        first.train_step()
+    first.run = RunDir(tmp_path / "run").create(cfg)
+    first.save_resume()
+    resumed = Trainer(cfg, ds)
+    resumed.load_state_dict(first.run.load_resume())
+    again = Trainer(cfg, ds)
+    for _ in range(5):
+        again.train_step()
+    for _ in range(6):
+        assert resumed.train_step() == again.train_step()

@@ -103,6 +103,7 @@ class Trainer:
         self.total_sec = 0.0     # training wall time across resumes
         self.pl_mean = 0.0       # moving average of path lengths (StyleGAN2 regulariser)
         self._d_steps = 0        # D steps taken (lazy R1 counts these)
+        self._phase = None       # progressive models: (stage, fading) of the last step
         self._tick_sums: dict[str, float] = {}
         self._tick_steps = 0
 
@@ -176,6 +177,14 @@ class Trainer:
         cfg, G, D = self.cfg, self.G, self.D
         stage, alpha = self.growth()  # fixed for the whole step
         grow = {"stage": stage, "alpha": alpha} if self.progressive else {}
+        if self.progressive:
+            # A fade-in starting or ending (ProGAN's lod leaving or reaching a whole number): the reference
+            # clears both optimisers' moments there (reset_opt_for_new_lod), when the recipe asks for it.
+            phase = (stage, alpha < 1.0)
+            if cfg.reset_adam_at_growth and self._phase is not None and phase != self._phase:
+                self.opt_G.state.clear()
+                self.opt_D.state.clear()
+            self._phase = phase
         batch = self.global_batch(stage)
         n = batch // self.dist.world_size
         out: dict[str, float] = {}
@@ -346,7 +355,8 @@ class Trainer:
             "format": 1,
             "config": self.cfg.to_dict(),
             "counters": {"cur_nimg": self.cur_nimg, "step": self.step, "tick": self.tick,
-                         "total_sec": self.total_sec, "d_steps": self._d_steps, "pl_mean": self.pl_mean},
+                         "total_sec": self.total_sec, "d_steps": self._d_steps, "pl_mean": self.pl_mean,
+                         "phase": list(self._phase) if self._phase else None},
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
@@ -371,6 +381,7 @@ class Trainer:
         c = state["counters"]
         self.cur_nimg, self.step, self.tick, self.total_sec = c["cur_nimg"], c["step"], c["tick"], c["total_sec"]
         self._d_steps, self.pl_mean = c.get("d_steps", self.step * self.cfg.n_critic), c.get("pl_mean", 0.0)
+        self._phase = tuple(c["phase"]) if c.get("phase") else None
         rngs = state["rng"]
         if len(rngs) != self.dist.world_size:
             # A different process count cannot replay the same streams; continue from fresh ones.

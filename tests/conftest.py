@@ -350,3 +350,19 @@ def app_stylegan_server(app_stylegan_dirs):
 @pytest.fixture(scope="session")
 def app_faces_server(app_faces_dirs):
     yield from launch_app(app_faces_dirs)
+
+
+def resumed_after(cfg, dataset, steps: int, folder) -> "object":
+    """A Trainer that took `steps` steps, saved its resume state under `folder`, and a new Trainer that
+    loaded it: the new one (whose next step must be the one an unbroken run takes)."""
+    from explorer.train.loop import Trainer
+    from explorer.train.run import RunDir
+
+    first = Trainer(cfg, dataset)
+    for _ in range(steps):
+        first.train_step()
+    first.run = RunDir(folder).create(cfg)
+    first.save_resume()
+    resumed = Trainer(cfg, dataset)
+    resumed.load_state_dict(first.run.load_resume())
+    return resumed

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from conftest import resumed_after
 
 from explorer.models import build_discriminator, build_generator
 from explorer.models.layers import EqualConv2d, EqualLinear, MinibatchStd, PixelNorm, downsample2x, upsample2x
@@ -138,13 +139,7 @@ def test_resume_in_the_middle_of_a_fade_in(tmp_path):
     growth_at_k = unbroken.growth()
     expected = unbroken.train_step()
 
-    first = Trainer(cfg, ds)
-    for _ in range(k):
-        first.train_step()
-    first.run = RunDir(tmp_path / "run").create(cfg)
-    first.save_resume()
-    resumed = Trainer(cfg, ds)
-    resumed.load_state_dict(first.run.load_resume())
+    resumed = resumed_after(cfg, ds, k, tmp_path / "run")
     assert resumed.growth() == growth_at_k and 0 < growth_at_k[1] < 1
     assert resumed.global_batch(2) == 4
     assert resumed.train_step() == expected
@@ -217,13 +212,7 @@ def test_adam_moments_are_cleared_where_a_fade_in_starts_and_ends_when_the_recip
         since = 1 if (reset and i and phase != phases[i - 1]) else since + 1
         expected.append(since)
     assert adam_steps == expected
-    first = Trainer(cfg, ds)
-    for _ in range(5):
-        first.train_step()
-    first.run = RunDir(tmp_path / "run").create(cfg)
-    first.save_resume()
-    resumed = Trainer(cfg, ds)
-    resumed.load_state_dict(first.run.load_resume())
+    resumed = resumed_after(cfg, ds, 5, tmp_path / "run")
     again = Trainer(cfg, ds)
     for _ in range(5):
         again.train_step()

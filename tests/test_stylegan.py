@@ -4,6 +4,7 @@ noise, mixing, R1, a training step and an exact resume for both recipes."""
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import resumed_after
 
 from explorer.edit.mixing import mix_ws, preset_weights
 from explorer.models import build_discriminator, build_generator
@@ -161,13 +162,7 @@ def test_training_step_and_exact_resume(faces16, tmp_path, recipe):
         unbroken.train_step()
     expected = unbroken.train_step()  # step 4: R1 and path length both due
 
-    first = Trainer(cfg, faces16)
-    for _ in range(3):
-        first.train_step()
-    first.run = RunDir(tmp_path / "run").create(cfg)
-    first.save_resume()
-    resumed = Trainer(cfg, faces16)
-    resumed.load_state_dict(first.run.load_resume())
+    resumed = resumed_after(cfg, faces16, 3, tmp_path / "run")
     assert resumed.train_step() == expected
     for a, b in zip(unbroken.G_ema.state_dict().values(), resumed.G_ema.state_dict().values()):
         assert torch.equal(a, b)

@@ -13,6 +13,7 @@ import torch
 from . import images
 from .edit.interp import interpolate
 from .edit.latents import latents_for_seeds, z_from_seed
+from .models.contract import trained_growth
 from .models.progan import stage_resolution
 from .weights import CheckpointError, load_generator
 
@@ -30,13 +31,6 @@ class GridRequest:
     cols: int | None = None          # grid columns; None = near-square
     stage: int | None = None         # progressive models: None = the stage the checkpoint reached
     alpha: float | None = None       # progressive models: None = the checkpoint's alpha (1 if stage is given)
-
-
-def trained_growth(G: torch.nn.Module, meta: dict) -> tuple[int, float]:
-    """(stage, alpha) a progressive checkpoint was trained to; the last stage if it does not say."""
-    train = meta.get("train", {})
-    stage = int(train.get("stage", G.num_stages - 1))
-    return min(max(stage, 0), G.num_stages - 1), float(train.get("alpha", 1.0))
 
 
 def synthesis_kwargs(G: torch.nn.Module, meta: dict, req: GridRequest) -> dict:

@@ -118,18 +118,8 @@ def test_fast_first_layer_matches_the_reference_path(channels_last):
     assert torch.allclose(fast, reference, atol=1e-5)
 
 
-# Tiny configs of every family, for the contract checks below.
-FAMILY_CONFIGS = {
-    "dcgan": tiny(),
-    "progan": {"res": 16, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8},
-    "stylegan": {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
-                 "channel_max": 16},
-    "fastgan": {"res": 32, "channels": 3, "z_dim": 16, "ngf": 4, "backbone": "random", "proj_channels": 4,
-                "d_width": 8},
-    "stylegan-projected": {"res": 32, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2,
-                           "channel_base": 128, "channel_max": 16, "backbone": "random", "proj_channels": 4,
-                           "d_width": 8},
-}
+# Tiny configs of every family (each family module's TINY), for the contract checks below.
+FAMILY_CONFIGS = {arch: a.tiny for arch, a in ARCHITECTURES.items()}
 
 
 def _images(G, z, psi):
@@ -139,6 +129,9 @@ def _images(G, z, psi):
 
 def test_every_family_has_a_tiny_config_here():
     assert set(FAMILY_CONFIGS) == set(ARCHITECTURES)
+    for arch, config in FAMILY_CONFIGS.items():
+        assert config, f"{arch} has an empty TINY config"
+        make_config(arch, config)  # every key is a field of the family's config
 
 
 @pytest.mark.parametrize("arch", list(FAMILY_CONFIGS))

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..fsutil import atomic_write_bytes
-from ..render import trained_growth
+from ..models.contract import trained_growth
 from . import maths
 from .features import FeatureNet, FeatureNetError, load_feature_net
 

@@ -1,4 +1,7 @@
-"""Model registry: architecture name -> (config class, G, D, capabilities)."""
+"""Model registry: architecture name -> (config class, G, D, capabilities, title, tiny config).
+
+A family's G keeps the generator contract (models/contract.py); tests/test_contract.py checks every
+entry here against it, built from the family's TINY config."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from . import dcgan, fastgan, progan, projected, stylegan
 from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from .fastgan import FastGANConfig, FastGANGenerator
 from .layers import Capabilities
@@ -22,20 +26,22 @@ class Architecture:
     D: type               # discriminator class: D(config)
     capabilities: Capabilities
     title: str            # what the UI calls it
+    tiny: dict            # a tiny CPU config (the family module's TINY) that builds in milliseconds, for tests
 
 
 ARCHITECTURES: dict[str, Architecture] = {
     "dcgan": Architecture(DCGANConfig, DCGANGenerator, DCGANDiscriminator,
-                          DCGANGenerator.capabilities, "DCGAN"),
+                          DCGANGenerator.capabilities, "DCGAN", dcgan.TINY),
     "progan": Architecture(ProGANConfig, ProGANGenerator, ProGANDiscriminator,
-                           ProGANGenerator.capabilities, "ProGAN"),
+                           ProGANGenerator.capabilities, "ProGAN", progan.TINY),
     "stylegan": Architecture(StyleGANConfig, StyleGANGenerator, StyleGANDiscriminator,
-                             StyleGANGenerator.capabilities, "StyleGAN"),
+                             StyleGANGenerator.capabilities, "StyleGAN", stylegan.TINY),
     # Projected GAN (Sauer et al. 2021): FastGAN's or StyleGAN2's generator, the projected discriminator.
     "fastgan": Architecture(FastGANConfig, FastGANGenerator, ProjectedDiscriminator,
-                            FastGANGenerator.capabilities, "Projected FastGAN"),
+                            FastGANGenerator.capabilities, "Projected FastGAN", fastgan.TINY),
     "stylegan-projected": Architecture(ProjectedStyleGANConfig, StyleGANGenerator, ProjectedDiscriminator,
-                                       StyleGANGenerator.capabilities, "Projected StyleGAN2"),
+                                       StyleGANGenerator.capabilities, "Projected StyleGAN2",
+                                       projected.TINY),
 }
 
 

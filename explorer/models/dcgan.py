@@ -49,6 +49,11 @@ class DCGANConfig:
         return min(base * 2**i, self.max_channels)
 
 
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# family from it.
+TINY = {"res": 16, "channels": 3, "ngf": 8, "ndf": 8, "z_dim": 16}
+
+
 def _init_dcgan(module: nn.Module) -> None:
     # Radford et al. 2016, Sec. 4: weights from N(0, 0.02); BN scale from N(1, 0.02).
     for m in module.modules():

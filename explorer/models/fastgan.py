@@ -62,6 +62,12 @@ class FastGANConfig(ProjectedDConfig):
         return pairs or ([(4, 32)] if self.res == 32 else [])
 
 
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# family from it.
+TINY = {"res": 32, "channels": 3, "z_dim": 16, "ngf": 4, "backbone": "random", "proj_channels": 4,
+        "d_width": 8}
+
+
 def _sn_conv(c_in: int, c_out: int, k: int, padding: int = 0, bias: bool = False) -> nn.Module:
     return spectral_norm(nn.Conv2d(c_in, c_out, k, 1, padding, bias=bias))
 

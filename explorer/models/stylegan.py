@@ -76,6 +76,12 @@ class StyleGANConfig:
         return int(min(self.channel_base // r, self.channel_max))
 
 
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# family from it.
+TINY = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
+        "channel_max": 16}
+
+
 # ----------------------------------------------------------------------------- mapping
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()

@@ -41,7 +41,7 @@ class TrainConfig:
     fade_kimg: float = 0.0           # progressive models: kimg over which a new stage's alpha rises 0 -> 1
     stable_kimg: float = 0.0         # progressive models: kimg each stage trains at alpha 1
     stage_batch: dict | None = None  # progressive models: {"resolution": global batch}, e.g. {"64": 16}
-    reset_adam_at_growth: bool = False  # progressive models: clear G's and D's Adam moments when a fade-in starts or ends (the reference code's reset_opt_for_new_lod)
+    reset_adam_at_growth: bool = False  # progressive models: clear G's and D's Adam moments when a fade-in starts or ends (the reference code's reset_opt_for_new_lod; no clear gain here, bench/progan_adam_reset.py)
     ema_rampup: float | None = None  # G_ema half-life capped at this fraction of the kimg so far (None = off)
     r1_gamma: float = 0.0            # R1 penalty weight on real images (Mescheder et al. 2018); 0 = off
     r1_interval: int = 16            # lazy R1: every this many D steps, scaled up to match (StyleGAN2)

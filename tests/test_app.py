@@ -218,3 +218,28 @@ def test_a_model_trained_after_start_opens_without_a_refresh(tmp_path):
             c.predict("run: nope", "1-4", 1.0, api_name="/generate")
     finally:
         server.close()
+
+
+def test_the_model_list_is_scanned_again_only_when_a_folder_changes(tmp_path, monkeypatch):
+    """A drag looks its model up on every event: the scan (every checkpoint's JSON) is reused while weights/,
+    runs/ and each run's snapshots/ are unchanged, and redone at once when a checkpoint or snapshot appears."""
+    from explorer.ui import services as services_module
+
+    calls = []
+    real = services_module.list_checkpoints
+    monkeypatch.setattr(services_module, "list_checkpoints", lambda *a: calls.append(1) or real(*a))
+    weights, runs = tmp_path / "weights", tmp_path / "runs"
+    make_tiny_checkpoint(weights / "tiny")
+    runs.mkdir()
+    s = Services(weights, runs, torch.device("cpu"))
+    for _ in range(20):
+        assert s.find_model("tiny") is not None
+    assert len(calls) == 1
+    make_tiny_checkpoint(runs / "later" / "snapshots" / "snapshot-000000",
+                         train={"kimg": 1.0, "data": "faces", "recipe": "dcgan"})
+    assert s.find_model("run: later") is not None and len(calls) == 2
+    make_tiny_checkpoint(weights / "second")
+    assert s.find_model("second") is not None and len(calls) == 3
+    monkeypatch.setattr(services_module, "MODELS_TTL_S", 0.0)  # a file edited in place: found after the TTL
+    s.models()
+    assert len(calls) == 4

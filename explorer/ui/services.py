@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import shutil
 import tempfile
@@ -18,6 +19,9 @@ from ..style_render import StyleRenderer
 from ..models import ARCHITECTURES
 from ..train.jobs import JobManager
 from ..weights import ModelEntry, checkpoint_entry, list_checkpoints
+
+
+MODELS_TTL_S = 2.0  # a scanned model list is reused this long while its folders' stamp is unchanged
 
 
 @dataclass
@@ -39,10 +43,40 @@ class Services:
         self._export_root: Path | None = None
         self.jobs = JobManager.from_env(self.runs_dir)
         self._opened: dict[str, str] = {}  # older snapshots opened from the Train tab: name -> .json path
+        self._scan: tuple | None = None    # (folders' stamp, monotonic time, entries) of the last scan
+
+    def _stamp(self) -> tuple:
+        """What changes when a checkpoint or snapshot is added, removed or rewritten (they are written by
+        rename): the mtimes of weights/, runs/ and every run's snapshots/ folder. A few stats, no file read."""
+        parts = []
+        for folder in (self.weights_dir, self.runs_dir):
+            try:
+                parts.append(folder.stat().st_mtime_ns)
+            except OSError:
+                parts.append(None)
+        try:
+            with os.scandir(self.runs_dir) as it:
+                runs = sorted(e.path for e in it if e.is_dir())
+        except OSError:
+            runs = []
+        for run in runs:
+            try:
+                parts.append((run, os.stat(os.path.join(run, "snapshots")).st_mtime_ns))
+            except OSError:
+                parts.append((run, None))
+        return tuple(parts)
 
     def models(self) -> list[ModelEntry]:
-        """Rescanned on every call, so a new snapshot shows up after Refresh."""
-        found = list_checkpoints(self.weights_dir, self.runs_dir)
+        """The shipped models and every run's newest snapshot. Scanned again whenever a folder changed,
+        and at least every MODELS_TTL_S (a file edited in place): a slider drag, which looks its model up
+        on every event, no longer reads every checkpoint's JSON each time."""
+        stamp, now = self._stamp(), time.monotonic()
+        scan = self._scan
+        if scan is not None and scan[0] == stamp and now - scan[1] < MODELS_TTL_S:
+            found = list(scan[2])
+        else:
+            found = list_checkpoints(self.weights_dir, self.runs_dir)
+            self._scan = (stamp, now, tuple(found))
         names = {m.name for m in found}
         extra = [checkpoint_entry(p, n, "run") for n, p in self._opened.items() if n not in names]
         return found + [e for e in extra if e is not None]

@@ -47,9 +47,8 @@ def build_app(services: Services) -> gr.Blocks:
         # On every page load: rescan the models (a run may have finished since the server started),
         # then draw the first grid.
         demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
-                  ).then(gen["psi_fn"], [gen["model"]], [gen["psi"]], api_visibility="private"
-                         ).then(gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
-                                [gen["grid"], gen["info"]], api_visibility="private")
+                  ).then(gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
+                         [gen["grid"], gen["info"]], api_visibility="private")
         demo.load(pg["refresh_open_fn"], pg["open_inputs"], [pg["model"], pg["empty"], *pg["open_outputs"]],
                   api_visibility="private")
         demo.load(sg["refresh_open_fn"], sg["inputs"], [sg["model"], sg["empty"], *sg["open_outputs"]],
@@ -64,7 +63,6 @@ def build_app(services: Services) -> gr.Blocks:
                                                  [mt["estimate"]], api_visibility="private")
         wire_open_in_explorer(services, tr, tabs, {
             "generate": (gen["model"], [(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]]),
-                                        (gen["psi_fn"], [gen["model"]], [gen["psi"]]),
                                         (gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
                                          [gen["grid"], gen["info"]])]),
             "progan": (pg["model"], [(pg["refresh_open_fn"], pg["open_inputs"],

@@ -269,13 +269,15 @@ def create_edit_tab(services: Services) -> dict:
     entries = services.models()
     names = [m.name for m in entries]
     start = default_model(entries)
-    # Slot 1's first value, read from the files (the page load then fills every list from the model itself).
-    saved = dirs.load_directions(next(e.path for e in entries if e.name == start)) if start else []
+    entry = next((e for e in entries if e.name == start), None)
+    # Slot 1's direction and every slot's layer ranges, so the controls hold valid values before the page
+    # load fills them (an API call with the defaults works too).
+    try:
+        saved, ranges = (_directions(services, entry), list(layer_ranges(_model(services, entry)))) if entry \
+            else ({}, [])
+    except gr.Error:  # a broken checkpoint: the page load says what is wrong
+        saved, ranges = {}, []
     first = first_name(saved)
-    try:  # the layer ranges too, so the controls hold valid values before the page load fills them
-        ranges = list(layer_ranges(_model(services, services.find_model(start)))) if start else []
-    except gr.Error:
-        ranges = []
     with gr.Tab("Edit", id="edit"):
         # What the original and the edited picture show in this session: a drag sends only what changed.
         # (Made inside the tab: a State placed among gr.Tabs' children shows as a second tab button.)
@@ -288,7 +290,7 @@ def create_edit_tab(services: Services) -> dict:
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="ed-seed")
             psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ed-psi",
-                            visible=recipe_ui.offers_psi(services.find_model(start) if start else None))
+                            visible=recipe_ui.offers_psi(entry))
         with gr.Row():
             original = gr.Image(label="Original", type="numpy", format="png", interactive=False, height=256,
                                 elem_id="ed-original")
@@ -300,7 +302,7 @@ def create_edit_tab(services: Services) -> dict:
         def slot_row(i: int) -> list:
             with gr.Row():
                 value = first if i == 0 else NONE
-                return [gr.Dropdown([NONE, *(d.name for d in saved)], value=value, label=f"Direction {i + 1}",
+                return [gr.Dropdown([NONE, *saved], value=value, label=f"Direction {i + 1}",
                                     scale=3, elem_id=f"ed-dir{i}", allow_custom_value=True),
                         gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
                                   label="Strength (std)", scale=3, elem_id=f"ed-strength{i}"),

@@ -105,9 +105,10 @@ def create_generate_tab(services: Services) -> dict:
     gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
           trigger_mode="always_last", **RENDER)
     psi.input(_generate, inputs, outputs, api_name="generate_psi", **LIVE)
-    model.input(_psi_control, [model], [psi], api_visibility="private", concurrency_limit=None)
+    # Every way a model is chosen (a pick, a page load, Refresh, Open in explorer, a recipe) shows or hides ψ.
+    model.change(_psi_control, [model], [psi], api_visibility="private", concurrency_limit=None)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
     recipe_ui.wire_generate(rec, services, inputs, outputs)
     return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
             "empty": empty, "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
-            "generate_if_any_fn": _generate_if_any, "psi_fn": _psi_control}
+            "generate_if_any_fn": _generate_if_any}

@@ -206,8 +206,7 @@ def poll(services: Services, run: str | None, seen: dict | None):
     seen = dict(seen) if seen and seen.get("run") == run else {"run": run}
     grid_path, grid_kimg = live_grid(services, run)
     keys = {"status": (status_text(st), progress_html(st)), "log": (len(st.records), st.state),
-            "grid": grid_path and os.stat(grid_path).st_mtime_ns, "snaps": len(list(services.jobs.run_dir(run).snapshots.glob("snapshot-*.json"))),
-            "buttons": st.state}
+            "grid": grid_path and os.stat(grid_path).st_mtime_ns, "snaps": len(list(services.jobs.run_dir(run).snapshots.glob("snapshot-*.json")))}
     keys["buttons"] = (st.state, keys["snaps"] > 0)
     out = [gr.skip()] * 10
     if seen.get("status") != keys["status"]:

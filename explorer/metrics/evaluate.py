@@ -115,22 +115,30 @@ def _data_key(spec: str) -> str:
     return "data-" + hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
+def _real_cache(spec: str, res: int, channels: int, net_key: str, n: int) -> tuple[Path, Path | None]:
+    """(where n real features are cached, the cached file that holds them or None): that file, or a larger
+    cached set's, whose first n serve, since image i of a data set is the same whatever the count."""
+    # "order2": subsets spread over the whole set (explorer.train.data.load_dataset), not its first images.
+    stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net_key}-order2"
+    path = cache_dir() / f"{stem}-n{n}.npy"
+    if path.is_file():
+        return path, path
+    for other in sorted(cache_dir().glob(f"{stem}-n*.npy")):
+        count = other.stem.rsplit("-n", 1)[1]
+        if count.isdigit() and int(count) > n:
+            return path, other
+    return path, None
+
+
 @torch.inference_mode()
 def real_features(spec: str, res: int, channels: int, net: FeatureNet, n: int,
                   progress: Progress | None = None) -> np.ndarray:
     """[n_real, D] features of the model's training data at its resolution, cached per dataset,
     resolution, channels, feature network (its weights' hash) and count. faces: the same images
     (seed 0) a model trained on them saw; mnist has 5,000 in all, so n_real <= 5,000."""
-    # "order2": subsets spread over the whole set (explorer.train.data.load_dataset), not its first images.
-    stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net.key}-order2"
-    path = cache_dir() / f"{stem}-n{n}.npy"
-    if path.is_file():
-        return np.load(path)
-    # Image i of a data set is the same whatever the count, so a larger cached set's first n serve.
-    for other in sorted(cache_dir().glob(f"{stem}-n*.npy")):
-        count = other.stem.rsplit("-n", 1)[1]
-        if count.isdigit() and int(count) > n:
-            return np.load(other)[:n]
+    path, cached = _real_cache(spec, res, channels, net.key, n)
+    if cached is not None:
+        return np.load(cached)[:n]
     from ..train.data import DatasetError, load_dataset
 
     try:
@@ -311,11 +319,9 @@ def _rate(key: tuple, fn: Callable[[], object], batch: int = ESTIMATE_BATCH) -> 
 def real_cached(spec: str, res: int, channels: int, net_key: str, n: int) -> bool:
     """Whether real_features would read the n real features from the cache instead of computing them."""
     try:
-        stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net_key}-order2"
+        return _real_cache(spec, res, channels, net_key, n)[1] is not None
     except MetricError:
         return False
-    return any(p.stem == f"{stem}-n{n}" or (p.stem.rsplit("-n", 1)[1].isdigit() and int(p.stem.rsplit("-n", 1)[1]) > n)
-               for p in cache_dir().glob(f"{stem}-n*.npy"))
 
 
 @torch.inference_mode()

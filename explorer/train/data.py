@@ -249,6 +249,14 @@ def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageData
                            f"or one of the built-in datasets: {', '.join(BUILTIN)}.")
     if path.is_file() and path.suffix.lower() != ".zip":
         raise DatasetError(f"{path} is a file but not a .zip; give a folder or .zip of images.")
+    arrays, skipped, examples = _read_images(path, res, channels)
+    return ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
+                        licence=f"images from {path} (their own licence)")
+
+
+def _read_images(path: Path, res: int, channels: int, first_only: bool = False) -> tuple[list, int, list[str]]:
+    """(decoded arrays, files skipped, a few "file: reason" lines) of a folder or .zip; first_only stops at
+    the first image that decodes. DatasetError when none does."""
     old_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     arrays, skipped, examples = [], 0, []
@@ -257,6 +265,8 @@ def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageData
             if data is not None:
                 try:
                     arrays.append(_decode(data, res, channels))
+                    if first_only:
+                        break
                     continue
                 except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
                     why = f"not a readable image ({type(e).__name__}: {e})"
@@ -269,33 +279,13 @@ def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageData
         detail = f" {skipped} file(s) were skipped, e.g. " + "; ".join(examples) + "." if skipped else ""
         raise DatasetError(f"No usable image in {path}.{detail} Put PNG, JPEG, WebP, BMP, GIF or TIFF "
                            "images in the folder or zip.")
-    return ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
-                        licence=f"images from {path} (their own licence)")
+    return arrays, skipped, examples
 
 
 def check_readable(path: str | Path) -> None:
     """DatasetError unless the folder or .zip holds at least one image that decodes (it stops at the
     first), so a job on it is refused before it starts rather than shown as crashed."""
-    path = Path(path)
-    old_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    examples = []
-    try:
-        for name, data, why in _iter_sources(path):
-            if data is not None:
-                try:
-                    with Image.open(io.BytesIO(data)) as im:
-                        im.load()
-                    return
-                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-                    why = f"not a readable image ({type(e).__name__})"
-            if len(examples) < 3:
-                examples.append(f"{name}: {why}")
-    finally:
-        Image.MAX_IMAGE_PIXELS = old_limit
-    detail = " Skipped: " + "; ".join(examples) + "." if examples else ""
-    raise DatasetError(f"No usable image in {path}.{detail} Put PNG, JPEG, WebP, BMP, GIF or TIFF images "
-                       "in the folder or zip.")
+    _read_images(Path(path), 8, 3, first_only=True)
 
 
 @dataclass

@@ -12,8 +12,7 @@ import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no version-check call home
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
+from explorer import paths  # noqa: E402  (a constant module: imports nothing heavy)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -21,8 +20,8 @@ def parse_args(argv=None):
                    or ("0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"))
     p.add_argument("--port", type=int, default=None, help="default: GRADIO_SERVER_PORT, else the first free from 7860")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
-    p.add_argument("--weights", default=os.path.join(HERE, "weights"), help="folder of shipped checkpoints")
-    p.add_argument("--runs", default=os.path.join(HERE, "runs"), help="folder of training runs")
+    p.add_argument("--weights", default=str(paths.WEIGHTS), help="folder of shipped checkpoints")
+    p.add_argument("--runs", default=str(paths.RUNS), help="folder of training runs")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads for rendering (1 is fastest for small batches on 2 cores)")
     return p.parse_args(argv)
@@ -31,18 +30,25 @@ def parse_args(argv=None):
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def create_app(args):
+def create_services(args):
     from explorer.device import pick_device, set_threads
-    from explorer.ui.app import build_app
+    from explorer.train.jobs import JobManager
     from explorer.ui.services import Services
 
+    jobs = JobManager.from_env(args.runs)
     # Reachable from other machines: the Train tab must not let them train on (and so see) any
     # folder this machine can read; uploads and the built-in sets stay. GAN_EXPLORER_SERVER_PATHS=1
     # allows folders anyway, for a trusted network.
-    if args.host not in LOOPBACK:
-        os.environ.setdefault("GAN_EXPLORER_SERVER_PATHS", "0")
+    if args.host not in LOOPBACK and os.environ.get("GAN_EXPLORER_SERVER_PATHS") != "1":
+        jobs.allow_server_paths = False
     set_threads(args.threads)
-    return build_app(Services(args.weights, args.runs, pick_device(args.device)))
+    return Services(args.weights, args.runs, pick_device(args.device), jobs=jobs)
+
+
+def create_app(args):
+    from explorer.ui.app import build_app
+
+    return build_app(create_services(args))
 
 
 def main(argv=None):

@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.edit import directions as dirs  # noqa: E402
-from explorer.edit_render import SAMPLES, EditRenderer  # noqa: E402
+from explorer.render.edit import SAMPLES, EditRenderer  # noqa: E402
 from explorer.render import Renderer  # noqa: E402
-from explorer.style_render import StyleRenderer  # noqa: E402
+from explorer.render.style import StyleRenderer  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
 STRENGTHS = (-2.0, -1.0, 0.0, 1.0, 2.0)

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer.edit_render import Edit  # noqa: E402
+from explorer.render.edit import Edit  # noqa: E402
 from explorer.render import Renderer  # noqa: E402
-from explorer.style_render import StyleRenderer  # noqa: E402
+from explorer.render.style import StyleRenderer  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=60)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from explorer.edit_render import EditRenderer
+    from explorer.render.edit import EditRenderer
 
     r = Renderer("cpu")
     er = EditRenderer(r, StyleRenderer(r))

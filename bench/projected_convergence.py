@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
 from explorer import images  # noqa: E402
-from explorer.train.data import load_dataset  # noqa: E402
+from explorer.train.datasets import load_dataset  # noqa: E402
 from explorer.train.loop import Trainer  # noqa: E402
 from explorer.train.recipes import make_train_config  # noqa: E402
 

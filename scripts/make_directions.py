@@ -4,7 +4,7 @@
     python scripts/make_directions.py --models dcgan-mnist  # some of them
     python scripts/make_directions.py --weights DIR --clean # another folder; drop its other directions
 
-Each model's directions are found by the Edit tab's own functions (explorer.edit_render.EditRenderer,
+Each model's directions are found by the Edit tab's own functions (explorer.render.edit.EditRenderer,
 as its *Find and save* calls them, and explorer.edit.directions.find_pca) and saved beside it in
 weights/NAME.directions/ (KEY.npy + KEY.json):
 
@@ -39,9 +39,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.edit import directions as dirs  # noqa: E402
 from explorer.edit.mixing import preset_span  # noqa: E402
-from explorer.edit_render import SAMPLES, EditRenderer  # noqa: E402
+from explorer.render.edit import SAMPLES, EditRenderer  # noqa: E402
 from explorer.render import Renderer, RenderError  # noqa: E402
-from explorer.style_render import StyleRenderer  # noqa: E402
+from explorer.render.style import StyleRenderer  # noqa: E402
 from explorer.weights import list_checkpoints  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ WALK = (-2.0, 2.0)     # ... from and to, in standard deviations
 MIN_EFFECT = 0.25      # the least change of its own attribute's output (probability or value in [0, 1])
 MEANS_SEEDS = 64       # seeds in each group of a digit-to-digit direction (the tab's most)
 DIGIT_PAIRS = ((3, 8), (1, 7), (4, 9))
-# Faces factors in words; positive strength goes from the first to the second state (explorer/train/faces.py).
+# Faces factors in words; positive strength goes from the first to the second state (explorer/train/datasets/faces.py).
 WORDS = {"head_size": "head size", "head_shape": "longer face", "pos_x": "head to the right",
          "pos_y": "head lower", "tilt": "head tilt", "long_hair": "long hair", "eyes_open": "eyes open",
          "eye_spacing": "eye spacing", "smile": "smile", "glasses": "glasses", "skin_tone": "skin tone",
@@ -73,7 +73,7 @@ def named(d: dirs.Direction, name: str, **stats) -> dirs.Direction:
 
 
 def faces_directions(er: EditRenderer, path: str, clf, log) -> list[dirs.Direction]:
-    from explorer.train.faces import FACTORS
+    from explorer.train.datasets.faces import FACTORS
 
     out = []
     for a in (a.name for a in clf.attributes):

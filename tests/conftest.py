@@ -247,7 +247,7 @@ def train_tiny_stylegan(run_dir: str | os.PathLike, recipe: str = "stylegan2", r
                         tick_kimg: float = 0.5, data_size: int = 256):
     """Train a narrow StyleGAN on the procedural faces into the run directory `run_dir` with
     Trainer.fit (as `python -m explorer.train` does), a snapshot at every tick. Returns the RunDir."""
-    from explorer.train.data import load_dataset
+    from explorer.train.datasets import load_dataset
     from explorer.train.loop import Trainer
     from explorer.train.recipes import make_train_config
     from explorer.train.run import RunDir

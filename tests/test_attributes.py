@@ -9,7 +9,7 @@ import torch
 
 from explorer.attributes import (CLASSIFIER_DIR, AttributeClassifier, ClassifierConfig, ClassifierError, binarize,
                                  load_classifier, save_classifier)
-from explorer.train.faces import FACTOR_NAMES, FACTORS, make_faces
+from explorer.train.datasets.faces import FACTOR_NAMES, FACTORS, make_faces
 
 
 def _faces(n: int, res: int, seed: int):
@@ -88,7 +88,7 @@ def test_shipped_faces_classifier_reads_fresh_faces():
 
 
 def test_shipped_mnist_classifier_reads_digits():
-    from explorer.train.data import load_mnist
+    from explorer.train.datasets import load_mnist
 
     ds = load_mnist(32, 1)
     clf = load_classifier("mnist")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from explorer.render import GridRequest, Renderer
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.loop import Trainer
 from explorer.train.recipes import make_train_config
 from explorer.train.run import RunDir
@@ -27,7 +27,7 @@ SMALL = {"ngf": 8, "ndf": 8, "z_dim": 16}
 PROGAN = {"z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8}
 STYLE = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 64, "channel_max": 16}
 # recipe -> (resolution, model options, extra training options): tiny nets, every loss and regulariser on
-RECIPES = {
+TRAINING_RECIPES = {
     "dcgan": (16, SMALL, {"ema_kimg": 0.05, "label_flip": 0.1, "model": {"d_dropout": 0.2}}),
     "wgan-gp": (16, SMALL, {"n_critic": 2}),
     "progan": (32, PROGAN, {"fade_kimg": 0.016, "stable_kimg": 0.016}),
@@ -39,7 +39,7 @@ RECIPES = {
 
 
 def _cfg(recipe: str, **over):
-    res, model, extra = RECIPES[recipe]
+    res, model, extra = TRAINING_RECIPES[recipe]
     extra = {**extra, **over}
     model = {**model, **extra.pop("model", {})}
     return make_train_config(recipe, res=res, channels=3, model=model, data="faces", data_size=32, batch=8,
@@ -59,7 +59,7 @@ def _params(m):
     return [p.detach().clone() for p in m.parameters()]
 
 
-@pytest.mark.parametrize("recipe", list(RECIPES))
+@pytest.mark.parametrize("recipe", list(TRAINING_RECIPES))
 def test_every_recipe_trains_on_the_gpu(recipe):
     cfg = _cfg(recipe)
     tr = Trainer(cfg, load_dataset("faces", cfg.res, size=32), device="cuda")

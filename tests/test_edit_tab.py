@@ -14,7 +14,7 @@ from conftest import (TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_app,
                       make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
 
 from explorer.edit import directions as dirs
-from explorer.edit_render import SAMPLES
+from explorer.render.edit import SAMPLES
 from explorer.ui import edit_tab as et
 from explorer.ui.services import Services
 

@@ -1,4 +1,4 @@
-"""The built-in emoji dataset: Noto Color Emoji glyphs drawn with Pillow (explorer/train/emoji.py), shipped
+"""The built-in emoji dataset: Noto Color Emoji glyphs drawn with Pillow (explorer/train/datasets/emoji.py), shipped
 as an atlas so no font is needed to train; the tests that draw from the font itself need Debian's font."""
 
 import json
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.train import emoji
-from explorer.train.data import BUILTIN, DatasetError, load_dataset
+from explorer.train.datasets import emoji
+from explorer.train.datasets import BUILTIN, DatasetError, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_rendering_is_deterministic(emoji32):
 
 
 def test_the_shipped_glyphs_are_exactly_what_the_font_draws(font):
-    """The atlas in explorer/train/builtin is the font's glyphs, pixel for pixel, in the same order with
+    """The atlas in explorer/train/datasets/builtin is the font's glyphs, pixel for pixel, in the same order with
     the same categories, so a model trained on either saw the same data."""
     drawn, shipped = emoji.font_glyphs(), emoji.shipped_glyphs()
     assert [(cp, cat) for cp, cat, _ in drawn] == [(cp, cat) for cp, cat, _ in shipped]
@@ -104,7 +104,7 @@ def test_the_atlas_round_trips_and_a_damaged_one_says_how_to_restore_it(tmp_path
     data = bytearray(atlas.read_bytes())
     data[-40] ^= 0xFF
     atlas.write_bytes(bytes(data))
-    with pytest.raises(DatasetError, match="damaged.*checksum.*git checkout -- explorer/train/builtin"):
+    with pytest.raises(DatasetError, match="damaged.*checksum.*git checkout -- explorer/train/datasets/builtin"):
         emoji.shipped_glyphs(atlas)
     atlas.unlink()
     with pytest.raises(DatasetError, match="missing or damaged.*restore them"):

@@ -5,7 +5,7 @@ import colorsys
 import numpy as np
 import pytest
 
-from explorer.train.faces import FACTOR_NAMES, FACTORS, make_faces, render_face, sample_factors
+from explorer.train.datasets.faces import FACTOR_NAMES, FACTORS, make_faces, render_face, sample_factors
 
 BINARY = [name for name in FACTOR_NAMES if FACTORS[name].kind == "binary"]
 CONTINUOUS = [name for name in FACTOR_NAMES if FACTORS[name].kind == "continuous"]

@@ -23,7 +23,7 @@ from conftest import REPO, TINY_NAME, make_tiny_checkpoint
 from safetensors.torch import load as st_load
 from test_jobs import wait_for
 
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.jobs import JobManager, pid_is_trainer
 from explorer.train.loop import Hooks, Trainer, TrainingDiverged
 from explorer.train.recipes import make_train_config

@@ -31,7 +31,7 @@ import torch
 from explorer.importers import ImportRefused, import_checkpoint
 from explorer.importers.cli import main as cli_main
 from explorer.models import build_generator
-from explorer.render import trained_growth
+from explorer.models.contract import trained_growth
 from explorer.ui.generate_tab import generate
 from explorer.ui.import_panel import import_upload
 from explorer.ui.services import Services

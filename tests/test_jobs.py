@@ -1,4 +1,4 @@
-"""The job manager (explorer.train.jobs) and the checks on uploaded zips (explorer.train.data).
+"""The job manager (explorer.train.jobs) and the checks on uploaded zips (explorer.train.datasets).
 
 The lifecycle tests launch real `python -m explorer.train` processes on a tiny DCGAN (MNIST at
 16 px, a few seconds each); the browser-facing side is in test_train_tab.py."""
@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from explorer.train import recipes
-from explorer.train.data import DatasetError, extract_upload
+from explorer.train.datasets import DatasetError, extract_upload
 from explorer.train.jobs import BusyError, JobError, JobManager, JobSpec, Option, all_option_names, \
     parse_option, recipe_options
 
@@ -93,7 +93,7 @@ def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_each_recipe_offers_its_own_options():
-    names = {r: {o.name for o in recipe_options(r)} for r in recipes.RECIPES}
+    names = {r: {o.name for o in recipe_options(r)} for r in recipes.TRAINING_RECIPES}
     assert {"n_critic", "gp_lambda"} <= names["wgan-gp"]
     assert {"fade_kimg", "stable_kimg", "drift"} <= names["progan"] and "r1_gamma" not in names["progan"]
     assert {"r1_gamma", "style_mixing"} <= names["stylegan"] and "pl_weight" not in names["stylegan"]
@@ -105,16 +105,16 @@ def test_each_recipe_offers_its_own_options():
     assert gp.default == 10.0 and gp.kind == "float" and "penalty" in gp.help  # help is the field's comment
 
 
-@pytest.mark.parametrize("recipe", list(recipes.RECIPES))
+@pytest.mark.parametrize("recipe", list(recipes.TRAINING_RECIPES))
 def test_every_recipe_is_launchable_with_its_defaults(tmp_path, recipe):
     """The form filled with a recipe's own defaults (as the tab shows them) makes a valid config."""
     options = {o.name: parse_option(o, "" if o.default is None else str(o.default)) for o in recipe_options(recipe)}
     cfg = JobManager(tmp_path).validate(JobSpec(recipe, "faces", 32, 1.0, options=options))
-    assert cfg.recipe == recipe and cfg.arch == recipes.RECIPES[recipe]["arch"]
+    assert cfg.recipe == recipe and cfg.arch == recipes.TRAINING_RECIPES[recipe]["arch"]
 
 
 def test_a_recipe_added_later_brings_its_options(monkeypatch):
-    monkeypatch.setitem(recipes.RECIPES, "toy", dict(arch="dcgan", loss="bce", r1_gamma=3.0, label_flip=0.1,
+    monkeypatch.setitem(recipes.TRAINING_RECIPES, "toy", dict(arch="dcgan", loss="bce", r1_gamma=3.0, label_flip=0.1,
                                                      model={}))
     opts = {o.name: o.default for o in recipe_options("toy")}
     assert opts["r1_gamma"] == 3.0 and opts["label_flip"] == 0.1
@@ -229,10 +229,10 @@ def test_a_folder_with_no_usable_image_is_refused_before_the_job_starts(tmp_path
 
 
 def test_a_builtin_dataset_that_is_missing_is_refused_with_the_command_that_fixes_it(tmp_path, monkeypatch):
-    from explorer.train import data
+    from explorer.train.datasets import mnist
 
-    monkeypatch.setattr(data, "MNIST_FILE", tmp_path / "gone.npz")
-    with pytest.raises(JobError, match="git checkout -- explorer/train/builtin"):
+    monkeypatch.setattr(mnist, "MNIST_FILE", tmp_path / "gone.npz")
+    with pytest.raises(JobError, match="git checkout -- explorer/train/datasets/builtin"):
         JobManager(tmp_path / "runs").start(tiny_spec("nodata", data="mnist"))
     assert not (tmp_path / "runs" / "nodata").exists()
 

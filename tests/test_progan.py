@@ -10,7 +10,7 @@ from conftest import resumed_after
 from explorer.models import build_discriminator, build_generator
 from explorer.models.layers import EqualConv2d, EqualLinear, MinibatchStd, PixelNorm, downsample2x, upsample2x
 from explorer.models.progan import reals_at_stage
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.loop import Trainer
 from explorer.train.recipes import make_train_config
 from explorer.train.run import RunDir

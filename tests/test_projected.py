@@ -13,7 +13,7 @@ from explorer.models import build_discriminator
 from explorer.models.projected import ProjectedStyleGANConfig, build_backbone
 from explorer.train import losses
 from explorer.train.augment import cutout, diff_augment, parse_policy, translation
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.loop import Trainer
 from explorer.train.recipes import make_train_config
 

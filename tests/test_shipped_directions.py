@@ -16,9 +16,9 @@ import torch
 
 from explorer.attributes import CLASSIFIER_DIR
 from explorer.edit import directions as dirs
-from explorer.edit_render import EditRenderer
+from explorer.render.edit import EditRenderer
 from explorer.render import Renderer
-from explorer.style_render import StyleRenderer
+from explorer.render.style import StyleRenderer
 from explorer.ui import edit_tab as et
 from explorer.ui import interp_tab as it
 from explorer.ui.services import Services

@@ -113,15 +113,15 @@ def test_server_folders_are_offered_for_training_only_when_the_app_is_local(host
     """Listening beyond this machine, the Train tab must not train on (and show) any folder the
     server can read; uploads and the built-in data stay."""
     import app
-    from explorer.train.jobs import JobError, JobManager, JobSpec
+    from explorer.train.jobs import JobError, JobSpec
 
     for var in ("GAN_EXPLORER_SERVER_PATHS", "SPACE_ID", "GRADIO_SERVER_NAME"):
         monkeypatch.delenv(var, raising=False)
     (tmp_path / "weights").mkdir()
-    app.create_app(app.parse_args(["--host", host, "--weights", str(tmp_path / "weights"),
-                                   "--runs", str(tmp_path / "runs")]))
-    jobs = JobManager.from_env(tmp_path / "runs")
+    args = app.parse_args(["--host", host, "--weights", str(tmp_path / "weights"), "--runs", str(tmp_path / "runs")])
+    jobs = app.create_services(args).jobs
     assert jobs.allow_server_paths is allowed
+    assert "GAN_EXPLORER_SERVER_PATHS" not in os.environ  # the setting reaches the job manager, not the environment
     if not allowed:
         with pytest.raises(JobError, match="does not read folders on its disk"):
             jobs.validate(JobSpec(recipe="dcgan", data=str(tmp_path), res=16, kimg=1))

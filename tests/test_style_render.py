@@ -1,4 +1,4 @@
-"""explorer.style_render: mixing ends, truncation, noise, incremental synthesis against full
+"""explorer.render.style: mixing ends, truncation, noise, incremental synthesis against full
 re-renders, stochastic variation and the style-mixing matrix, on tiny untrained models of both
 variants (conftest.make_tiny_stylegan_checkpoint). The tab itself is test_stylegan_tab.py."""
 
@@ -15,7 +15,7 @@ from explorer.edit.latents import z_from_seed
 from explorer.edit.mixing import mix_ws
 from explorer.images import to_uint8
 from explorer.render import Renderer, RenderError
-from explorer.style_render import StyleRenderer, StyleRequest, heat_colours
+from explorer.render.style import StyleRenderer, StyleRequest, heat_colours
 
 VARIANTS = ["adain", "modulated"]
 

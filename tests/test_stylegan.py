@@ -10,7 +10,7 @@ from explorer.edit.mixing import mix_ws, preset_weights
 from explorer.models import build_discriminator, build_generator
 from explorer.models.stylegan import adain, modulated_conv2d
 from explorer.train import losses
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.loop import Trainer
 from explorer.train.recipes import make_train_config
 from explorer.train.run import RunDir

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from explorer.train.data import load_dataset
+from explorer.train.datasets import load_dataset
 from explorer.train.loop import Hooks, Trainer
 from explorer.train.recipes import make_train_config
 from explorer.train.run import RunDir

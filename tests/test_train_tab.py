@@ -212,12 +212,12 @@ def test_stop_and_resume_do_not_act_before_a_run_exists():
 
 
 def test_an_unavailable_builtin_dataset_is_labelled_with_its_fix_and_never_the_default(monkeypatch):
-    from explorer.train import data
+    from explorer.train.datasets import mnist
     from explorer.ui.train_tab import FOLDER, dataset_choices
 
     choices, default, note = dataset_choices(allow_server_paths=False)
     assert [v for _, v in choices] == ["mnist", "faces", "emoji", UPLOAD] and default == "mnist" and note == ""
-    monkeypatch.setattr(data, "MNIST_FILE", data.MNIST_FILE.with_name("gone.npz"))
+    monkeypatch.setattr(mnist, "MNIST_FILE", mnist.MNIST_FILE.with_name("gone.npz"))
     choices, default, note = dataset_choices(allow_server_paths=True)
     assert ("mnist (unavailable)", "mnist") in choices and (FOLDER, FOLDER) in choices
     assert default == "faces" and "**mnist** is unavailable here" in note and "git checkout" in note

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import paths
 from . import MAX_IMPORT_BYTES, ImportRefused, import_checkpoint
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "into a GAN Explorer checkpoint (nothing in the file is run)")
     imp.add_argument("file", type=Path, help="the checkpoint to convert")
     imp.add_argument("--name", required=True, help="model name: writes WEIGHTS/NAME.safetensors and NAME.json")
-    imp.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help=f"output folder (default {DEFAULT_WEIGHTS})")
+    imp.add_argument("--weights", type=Path, default=paths.WEIGHTS, help=f"output folder (default {paths.WEIGHTS})")
     imp.add_argument("--force", action="store_true", help="replace a model of the same name")
     args = p.parse_args(argv)
     try:

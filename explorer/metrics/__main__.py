@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
+from ..paths import WEIGHTS
 from ..attributes import ClassifierError
 from ..device import set_threads
 from .evaluate import METRICS, Job, MetricError, append_to_card, reference_for, run
 from .features import FeatureNetError
 from .maths import SampleCountError
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 def resolve_model(model: str, weights_dir: str | Path, runs_dir: str | Path, all_snapshots: bool = False) -> list[str]:

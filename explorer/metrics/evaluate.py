@@ -104,7 +104,7 @@ def fake_features(G, meta: dict, net: FeatureNet, n: int, **kw) -> np.ndarray:
 # ---------------------------------------------------------------- real data, cached
 
 def _data_key(spec: str) -> str:
-    from ..train.data import BUILTIN
+    from ..train.datasets import BUILTIN
 
     if spec in BUILTIN:
         return spec
@@ -118,7 +118,7 @@ def _data_key(spec: str) -> str:
 def _real_cache(spec: str, res: int, channels: int, net_key: str, n: int) -> tuple[Path, Path | None]:
     """(where n real features are cached, the cached file that holds them or None): that file, or a larger
     cached set's, whose first n serve, since image i of a data set is the same whatever the count."""
-    # "order2": subsets spread over the whole set (explorer.train.data.load_dataset), not its first images.
+    # "order2": subsets spread over the whole set (explorer.train.datasets.load_dataset), not its first images.
     stem = f"{_data_key(spec)}-{res}px-{channels}ch-{net_key}-order2"
     path = cache_dir() / f"{stem}-n{n}.npy"
     if path.is_file():
@@ -139,7 +139,7 @@ def real_features(spec: str, res: int, channels: int, net: FeatureNet, n: int,
     path, cached = _real_cache(spec, res, channels, net.key, n)
     if cached is not None:
         return np.load(cached)[:n]
-    from ..train.data import DatasetError, load_dataset
+    from ..train.datasets import DatasetError, load_dataset
 
     try:
         ds = load_dataset(spec, res, channels=channels, size=n)

@@ -27,8 +27,8 @@ import torch
 
 from ..device import pick_device, set_threads
 from ..fsutil import is_disk_full
-from .data import DatasetError, load_dataset
-from .recipes import RECIPES, TrainConfig, make_train_config
+from .datasets import DatasetError, load_dataset
+from .recipes import TRAINING_RECIPES, TrainConfig, make_train_config
 from .run import RunDir, RunError
 
 # Flags that shape a new run; on --resume they come from the run's config.json instead (the learning
@@ -43,7 +43,7 @@ NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "see
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(RECIPES), help="training recipe (default dcgan)")
+    p.add_argument("--recipe", choices=sorted(TRAINING_RECIPES), help="training recipe (default dcgan)")
     p.add_argument("--data", help="mnist | faces | emoji | a folder or .zip of images (default mnist)")
     p.add_argument("--res", type=int, help="resolution in pixels, a power of two (default 32)")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 grayscale or 3 RGB (default: the data's own)")

@@ -26,16 +26,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import limits
+from .. import limits, paths
 from ..device import pick_device
 from ..models import ARCHITECTURES
-from .data import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, extract_upload
-from .recipes import RECIPES, TrainConfig, make_train_config
+from .datasets import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, extract_upload
+from .recipes import TRAINING_RECIPES, TrainConfig, make_train_config
 from .run import RunDir
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ACTIVE = ("starting", "running")
-# Fields the form shows for every recipe; the rest of a recipe's RECIPES entry is its own options.
+# Fields the form shows for every recipe; the rest of a recipe's TRAINING_RECIPES entry is its own options.
 FORM_FIELDS = ("batch", "lr_g", "lr_d", "kimg", "seed")
 IDENTITY_FIELDS = ("arch", "loss", "model")  # what makes the recipe what it is: not options
 # Options every recipe has: how often the run reports, and how much data it reads.
@@ -75,10 +75,10 @@ def _option(name: str, default) -> Option:
 
 
 def recipe_options(recipe: str) -> list[Option]:
-    """The recipe's own options: every TrainConfig field its RECIPES entry sets except the identity
-    fields and the form's fields, then the run options. A recipe added to RECIPES brings its options
+    """The recipe's own options: every TrainConfig field its TRAINING_RECIPES entry sets except the identity
+    fields and the form's fields, then the run options. A recipe added to TRAINING_RECIPES brings its options
     with it, with no change here or in the tab."""
-    spec = RECIPES[recipe]
+    spec = TRAINING_RECIPES[recipe]
     own = [_option(k, v) for k, v in spec.items() if k not in IDENTITY_FIELDS + FORM_FIELDS]
     defaults = TrainConfig()
     return own + [_option(k, getattr(defaults, k)) for k in RUN_OPTIONS if k not in spec]
@@ -86,13 +86,13 @@ def recipe_options(recipe: str) -> list[Option]:
 
 def all_option_names() -> list[str]:
     """Every option of every recipe, in TrainConfig's field order (the tab makes one box per name)."""
-    names = {o.name for r in RECIPES for o in recipe_options(r)}
+    names = {o.name for r in TRAINING_RECIPES for o in recipe_options(r)}
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name in names]
 
 
 def arch_options(recipe: str) -> dict[str, object]:
     """{architecture field: the recipe's default}, for the "architecture options" hint."""
-    spec = RECIPES[recipe]
+    spec = TRAINING_RECIPES[recipe]
     defaults = {f.name: f.default for f in dataclasses.fields(ARCHITECTURES[spec["arch"]].config)}
     defaults.update(spec.get("model", {}))
     return {k: v for k, v in defaults.items() if k not in ("res", "channels")}
@@ -144,7 +144,7 @@ def parse_model_opts(text: str) -> dict:
 # ------------------------------------------------------------------------------------- jobs
 @dataclass
 class JobSpec:
-    recipe: str                   # name in RECIPES
+    recipe: str                   # name in TRAINING_RECIPES
     data: str                     # "mnist" | "faces" | a folder or .zip on the server | "upload"
     res: int                      # resolution in pixels
     kimg: float                   # training length
@@ -293,8 +293,8 @@ class JobManager:
 
     def validate(self, spec: JobSpec) -> TrainConfig:
         """The TrainConfig the job would get; JobError naming the value and what is allowed."""
-        if spec.recipe not in RECIPES:
-            raise JobError(f"Unknown recipe {spec.recipe!r}; choose one of {', '.join(RECIPES)}.")
+        if spec.recipe not in TRAINING_RECIPES:
+            raise JobError(f"Unknown recipe {spec.recipe!r}; choose one of {', '.join(TRAINING_RECIPES)}.")
         if spec.data == "upload":
             if not spec.upload:
                 raise JobError("Choose a .zip of images to upload first.")
@@ -417,7 +417,7 @@ class JobManager:
         nice = shutil.which("nice")
         if nice and self.niceness:
             argv = [nice, "-n", str(self.niceness), *argv]
-        root = str(Path(__file__).resolve().parents[2])  # so `-m explorer.train` imports this copy
+        root = str(paths.ROOT)  # so `-m explorer.train` imports this copy
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=str(self.threads),
                    PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         run = self.run_dir(name)

@@ -23,7 +23,7 @@ from ..models.progan import reals_at_stage, stage_resolution
 from ..weights import save_generator
 from . import losses
 from .augment import diff_augment, parse_policy
-from .data import EpochSampler, ImageDataset
+from .datasets import EpochSampler, ImageDataset
 from .distributed import DistInfo, any_rank, average_grads, broadcast_module
 from .recipes import TrainConfig
 from .run import RunDir

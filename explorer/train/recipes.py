@@ -1,4 +1,5 @@
-"""Named recipes (architecture + loss + optimiser + schedule) and the resolved TrainConfig.
+"""Training recipes (architecture + loss + optimiser + schedule, by name) and the resolved TrainConfig.
+(An image recipe, which reproduces one rendered picture, is another thing: explorer/edit/image_recipe.py.)
 
 A run's config.json is a TrainConfig: every value that shaped the run, after the recipe's
 defaults and the user's overrides were merged, so a run can be read and resumed alone."""
@@ -16,7 +17,7 @@ LOSSES = ("bce", "wgan-gp", "hinge")
 
 @dataclass
 class TrainConfig:
-    recipe: str = "dcgan"            # name in RECIPES that supplied the defaults below
+    recipe: str = "dcgan"            # name in TRAINING_RECIPES that supplied the defaults below
     arch: str = "dcgan"              # name in models.ARCHITECTURES
     model: dict = field(default_factory=dict)  # architecture config (res and channels included)
     data: str = "mnist"              # "mnist" | "faces" | a folder or .zip of images
@@ -93,7 +94,7 @@ class TrainConfig:
         return cls(**d)
 
 
-RECIPES: dict[str, dict] = {
+TRAINING_RECIPES: dict[str, dict] = {
     # Radford et al. 2016: Adam(2e-4, beta1 0.5), batch norm in both nets, BCE.
     "dcgan": dict(arch="dcgan", loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, n_critic=1,
                   gp_lambda=0.0, batch=64, model={"d_norm": "batch"}),
@@ -135,9 +136,9 @@ RECIPES: dict[str, dict] = {
 
 
 def make_train_config(recipe: str, *, res: int, channels: int, model: dict | None = None, **overrides) -> TrainConfig:
-    """Recipe defaults, then overrides; `model` entries override the recipe's architecture fields."""
-    if recipe not in RECIPES:
-        raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
-    base = dict(RECIPES[recipe])
+    """ImageRecipe defaults, then overrides; `model` entries override the recipe's architecture fields."""
+    if recipe not in TRAINING_RECIPES:
+        raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(TRAINING_RECIPES)}")
+    base = dict(TRAINING_RECIPES[recipe])
     arch_cfg = {**base.pop("model", {}), **(model or {}), "res": res, "channels": channels}
     return TrainConfig(recipe=recipe, model=arch_cfg, res=res, channels=channels, **{**base, **overrides})

@@ -11,8 +11,8 @@ from .. import limits
 from ..edit import directions as dirs
 from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES, preset_span
-from ..edit.recipe import DirectionUse
-from ..edit_render import Edit
+from ..edit.image_recipe import DirectionUse
+from ..render.edit import Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui

@@ -9,8 +9,8 @@ import gradio as gr
 from .. import limits
 from ..edit import directions as dirs
 from ..edit.interp import MODES, write_gif, write_mp4
-from ..edit.recipe import DirectionUse
-from ..edit_render import MAX_FRAMES, MAX_KEYS, Edit
+from ..edit.image_recipe import DirectionUse
+from ..render.edit import MAX_FRAMES, MAX_KEYS, Edit
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui

@@ -1,6 +1,6 @@
 """The recipe row every tab shares: "Save image + recipe" (a PNG carrying its recipe and the same
 recipe as JSON) and "Load recipe" (a saved PNG or JSON). Each tab supplies two functions: one that
-builds the Recipe and picture from its controls, one that turns a checked Recipe into updates of
+builds the ImageRecipe and picture from its controls, one that turns a checked ImageRecipe into updates of
 its controls and re-rendered outputs. A bad recipe raises gr.Error before anything changes."""
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ import gradio as gr
 import numpy as np
 
 from .. import images
-from ..edit import recipe as rc
+from ..edit import image_recipe as rc
 from ..models import ARCHITECTURES
 from ..weights import ModelEntry
 from . import inputs as parse
 from .services import Services
 
 
-def new_recipe(services: Services, entry: ModelEntry, tab: str, seeds: list[int], **fields) -> rc.Recipe:
-    """A Recipe for an image of `entry`, with the sha256 of its weights (cached per file version)."""
-    return rc.Recipe(tab=tab, model=entry.name, sha256=rc.weights_sha256(entry.path), seeds=list(seeds), **fields)
+def new_recipe(services: Services, entry: ModelEntry, tab: str, seeds: list[int], **fields) -> rc.ImageRecipe:
+    """A ImageRecipe for an image of `entry`, with the sha256 of its weights (cached per file version)."""
+    return rc.ImageRecipe(tab=tab, model=entry.name, sha256=rc.weights_sha256(entry.path), seeds=list(seeds), **fields)
 
 
-def export(services: Services, recipe: rc.Recipe, picture: np.ndarray) -> list[str]:
+def export(services: Services, recipe: rc.ImageRecipe, picture: np.ndarray) -> list[str]:
     """Write NAME.png (the picture with the recipe in its text chunk) and NAME.json; both paths."""
     stem = f"{recipe.tab}-{recipe.model}-seed{recipe.seeds[0]}"
     png = images.save_png(services.export_path(f"{stem}.png"), picture, recipe.to_dict())
@@ -32,7 +32,7 @@ def export(services: Services, recipe: rc.Recipe, picture: np.ndarray) -> list[s
     return [str(png), str(js)]
 
 
-def load(services: Services, file, tab: str) -> tuple[rc.Recipe, ModelEntry]:
+def load(services: Services, file, tab: str) -> tuple[rc.ImageRecipe, ModelEntry]:
     """The uploaded recipe, checked against the installed models; gr.Error with the reason otherwise."""
     path = file if isinstance(file, str) else getattr(file, "name", None)
     if not path:
@@ -58,7 +58,7 @@ def psi_control(services: Services, model_name) -> dict:
     return gr.update(visible=offers_psi(entry))
 
 
-def psi_note(r: rc.Recipe, entry: ModelEntry) -> str:
+def psi_note(r: rc.ImageRecipe, entry: ModelEntry) -> str:
     """What loading an older recipe changes: a ψ for a model that offers none is not applied."""
     if offers_psi(entry) or r.truncation_psi == 1.0:
         return ""
@@ -85,7 +85,7 @@ def recipe_row(prefix: str) -> dict:
 
 def wire(row: dict, services: Services, tab: str, build: Callable, inputs: list,
          restore: Callable, outputs: list, api: str) -> None:
-    """build(*inputs) -> (Recipe, picture); restore(Recipe, ModelEntry) -> updates for `outputs`."""
+    """build(*inputs) -> (ImageRecipe, picture); restore(ImageRecipe, ModelEntry) -> updates for `outputs`."""
 
     def _save(*args):
         recipe, picture = build(*args)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from ..edit_render import EditRenderer
+from ..render.edit import EditRenderer
 from ..render import Renderer
-from ..style_render import StyleRenderer
+from ..render.style import StyleRenderer
 from ..models import ARCHITECTURES
 from ..train.jobs import JobManager
 from ..weights import ModelEntry, checkpoint_entry, list_checkpoints
@@ -33,7 +33,7 @@ class Services:
     style: StyleRenderer = field(init=False)  # the StyleGAN tab's renders, on the renderer's model cache
     edits: EditRenderer = field(init=False)   # the Edit and Interpolate tabs' renders and direction finding
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
-    jobs: JobManager = field(init=False)  # training jobs in runs_dir (the Train tab)
+    jobs: JobManager | None = None  # training jobs in runs_dir (the Train tab); None: settings from the environment
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
@@ -41,7 +41,8 @@ class Services:
         self.style = StyleRenderer(self.renderer)
         self.edits = EditRenderer(self.renderer, self.style)
         self._export_root: Path | None = None
-        self.jobs = JobManager.from_env(self.runs_dir)
+        if self.jobs is None:
+            self.jobs = JobManager.from_env(self.runs_dir)
         self._opened: dict[str, str] = {}  # older snapshots opened from the Train tab: name -> .json path
         self._scan: tuple | None = None    # (folders' stamp, monotonic time, entries) of the last scan
 

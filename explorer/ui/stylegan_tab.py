@@ -16,7 +16,7 @@ from .. import images
 from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
 from ..render import LIVE_PX, RenderError, display_factor, enlarge
-from ..style_render import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
+from ..render.style import MAX_MATRIX_SEEDS, MAX_STRENGTH, MAX_VARIATIONS, StyleModel, StyleRequest
 from ..weights import ModelEntry
 from . import LIVE, inputs, recipe_ui
 from .services import Services

@@ -15,10 +15,10 @@ from PIL import Image
 from ..images import read_recipe
 from ..models import ARCHITECTURES
 from ..render import GridRequest, RenderError
-from ..train.data import BUILTIN, builtin_problem
+from ..train.datasets import BUILTIN, builtin_problem
 from ..train.jobs import ACTIVE, BusyError, JobError, JobSpec, RunStatus, all_option_names, arch_options, \
     parse_model_opts, parse_option, recipe_options
-from ..train.recipes import RECIPES
+from ..train.recipes import TRAINING_RECIPES
 from . import inputs
 from .services import Services
 
@@ -56,9 +56,9 @@ def recipe_changed(recipe: str):
     """Handler: the form's defaults for a recipe, and its own options (the others hidden).
 
     The advanced boxes are one per TrainConfig field any recipe sets (all_option_names); a recipe
-    shows those its RECIPES entry sets (recipe_options), so a new recipe needs no change here."""
-    recipe = inputs.choice(recipe, "The recipe", list(RECIPES))
-    spec, own = RECIPES[recipe], {o.name: o for o in recipe_options(recipe)}
+    shows those its TRAINING_RECIPES entry sets (recipe_options), so a new recipe needs no change here."""
+    recipe = inputs.choice(recipe, "The recipe", list(TRAINING_RECIPES))
+    spec, own = TRAINING_RECIPES[recipe], {o.name: o for o in recipe_options(recipe)}
     hint = ", ".join(f"{k}={v}" for k, v in arch_options(recipe).items())
     boxes = [gr.update(visible=n in own, value=_box_value(own[n].default) if n in own else None,
                        info=own[n].help if n in own else None) for n in all_option_names()]
@@ -75,7 +75,7 @@ def _box_value(v):
 def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, device, name, arch_text,
               option_values) -> JobSpec:
     """The form as a JobSpec; the recipe's own options only, each parsed as its field's type."""
-    recipe = inputs.choice(recipe, "The recipe", list(RECIPES))
+    recipe = inputs.choice(recipe, "The recipe", list(TRAINING_RECIPES))
     folder, name, arch_text = (inputs.text(v, what) for v, what in ((folder, "The folder"), (name, "The run name"),
                                                                     (arch_text, "Architecture options")))
     option_values = [inputs.text(v, n) if isinstance(v, str) else v for n, v in zip(all_option_names(), option_values)]
@@ -270,14 +270,14 @@ def explorer_target(services: Services, run: str | None, index) -> tuple[str, st
 
 
 def create_train_tab(services: Services) -> dict:
-    jobs, recipes = services.jobs, list(RECIPES)
+    jobs, recipes = services.jobs, list(TRAINING_RECIPES)
     runs = jobs.runs()
     data_choices, data_default, data_note = dataset_choices(jobs.allow_server_paths)
     with gr.Tab("Train", id="train"):
         gr.Markdown(SPACE_NOTE, visible=bool(os.environ.get("SPACE_ID")), elem_id="tr-space-note")
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
-                recipe = gr.Dropdown(recipes, value=recipes[0], label="Recipe", elem_id="tr-recipe")
+                recipe = gr.Dropdown(recipes, value=recipes[0], label="ImageRecipe", elem_id="tr-recipe")
                 data = gr.Radio(data_choices, value=data_default, label="Dataset", elem_id="tr-data")
                 gr.Markdown(data_note, visible=bool(data_note), elem_id="tr-data-note")
                 upload = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", elem_id="tr-upload",
@@ -290,9 +290,9 @@ def create_train_tab(services: Services) -> dict:
                     kimg = gr.Number(20, label="kimg", info="thousands of real images to train on", elem_id="tr-kimg")
                     seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="tr-seed")
                 with gr.Row():
-                    batch = gr.Number(RECIPES[recipes[0]]["batch"], label="Batch size", precision=0, elem_id="tr-batch")
-                    lr_g = gr.Number(RECIPES[recipes[0]]["lr_g"], label="G learning rate", elem_id="tr-lr-g")
-                    lr_d = gr.Number(RECIPES[recipes[0]]["lr_d"], label="D learning rate", elem_id="tr-lr-d")
+                    batch = gr.Number(TRAINING_RECIPES[recipes[0]]["batch"], label="Batch size", precision=0, elem_id="tr-batch")
+                    lr_g = gr.Number(TRAINING_RECIPES[recipes[0]]["lr_g"], label="G learning rate", elem_id="tr-lr-g")
+                    lr_d = gr.Number(TRAINING_RECIPES[recipes[0]]["lr_d"], label="D learning rate", elem_id="tr-lr-d")
                 device = gr.Radio(["auto", "cpu", "cuda"], value="auto", label="Device", elem_id="tr-device")
                 name = gr.Textbox(label="Run name (optional)", max_lines=1, placeholder="recipe-data-date-time",
                                   elem_id="tr-name")

@@ -44,7 +44,7 @@ class DirectionUse:
 
 
 @dataclass
-class Recipe:
+class ImageRecipe:
     tab: str                                  # the tab that rendered it (one of TABS)
     model: str                                # the model's name in the model list
     sha256: str                               # of the model's .safetensors file
@@ -98,11 +98,11 @@ def _num(d: dict, key: str, lo: float, hi: float, whole: bool = False, default=N
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise RecipeError(f"Recipe field {key!r} must be a number; got {v!r}.")
+        raise RecipeError(f"ImageRecipe field {key!r} must be a number; got {v!r}.")
     if whole and v != int(v):
-        raise RecipeError(f"Recipe field {key!r} must be a whole number; got {v!r}.")
+        raise RecipeError(f"ImageRecipe field {key!r} must be a whole number; got {v!r}.")
     if not lo <= v <= hi:
-        raise RecipeError(f"Recipe field {key!r} = {v} is out of range; it goes from {lo:g} to {hi:g}.")
+        raise RecipeError(f"ImageRecipe field {key!r} = {v} is out of range; it goes from {lo:g} to {hi:g}.")
     return int(v) if whole else float(v)
 
 
@@ -111,39 +111,39 @@ def _numbers(d: dict, key: str, lo: float, hi: float, whole: bool = False, max_l
     if v is None:
         return None
     if not isinstance(v, list) or len(v) > max_len:
-        raise RecipeError(f"Recipe field {key!r} must be a list of numbers.")
+        raise RecipeError(f"ImageRecipe field {key!r} must be a list of numbers.")
     return [_num({key: x}, key, lo, hi, whole) for x in v]
 
 
-def from_dict(d) -> Recipe:
-    """A validated Recipe from parsed JSON; RecipeError naming the first bad field otherwise."""
+def from_dict(d) -> ImageRecipe:
+    """A validated ImageRecipe from parsed JSON; RecipeError naming the first bad field otherwise."""
     if not isinstance(d, dict):
         raise RecipeError("A recipe is a JSON object; this file holds something else.")
     if d.get("format") != FORMAT:
         raise RecipeError(f"This is not a GAN Explorer recipe of format {FORMAT} (field 'format' is {d.get('format')!r}).")
-    known = {f.name for f in dataclasses.fields(Recipe)}
+    known = {f.name for f in dataclasses.fields(ImageRecipe)}
     unknown = sorted(set(d) - known)
     if unknown:
         raise RecipeError(f"The recipe has fields this version does not know: {', '.join(unknown)}.")
     tab = d.get("tab")
     if tab not in TABS:
-        raise RecipeError(f"Recipe field 'tab' must be one of {', '.join(TABS)}; got {tab!r}.")
+        raise RecipeError(f"ImageRecipe field 'tab' must be one of {', '.join(TABS)}; got {tab!r}.")
     model, sha = d.get("model"), d.get("sha256")
     if not isinstance(model, str) or not model:
         raise RecipeError("The recipe names no model (field 'model').")
     if len(model) > limits.NAME_CHARS:
         raise RecipeError(f"The recipe's model name is {len(model)} characters long; no model has a name that long.")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise RecipeError("Recipe field 'sha256' must be 64 lowercase hex digits.")
+        raise RecipeError("ImageRecipe field 'sha256' must be 64 lowercase hex digits.")
     seeds = _numbers(d, "seeds", 0, MAX_SEED, whole=True, max_len=64)
     if not seeds:
         raise RecipeError("The recipe has no seeds (field 'seeds').")
     noise_mode = d.get("noise_mode", "const")
     if noise_mode not in NOISE_MODES:
-        raise RecipeError(f"Recipe field 'noise_mode' must be one of {', '.join(NOISE_MODES)}; got {noise_mode!r}.")
+        raise RecipeError(f"ImageRecipe field 'noise_mode' must be one of {', '.join(NOISE_MODES)}; got {noise_mode!r}.")
     dirs = d.get("directions", [])
     if not isinstance(dirs, list) or len(dirs) > 64:
-        raise RecipeError("Recipe field 'directions' must be a list.")
+        raise RecipeError("ImageRecipe field 'directions' must be a list.")
     uses = []
     for i, u in enumerate(dirs):
         if not isinstance(u, dict) or not isinstance(u.get("name"), str):
@@ -160,8 +160,8 @@ def from_dict(d) -> Recipe:
                                  _num(u, "std", 0.0, 1e6), layers))
     extra = d.get("extra", {})
     if not isinstance(extra, dict):
-        raise RecipeError("Recipe field 'extra' must be an object.")
-    return Recipe(
+        raise RecipeError("ImageRecipe field 'extra' must be an object.")
+    return ImageRecipe(
         tab=tab, model=model, sha256=sha, seeds=seeds,
         truncation_psi=_num(d, "truncation_psi", *PSI_RANGE, default=1.0),
         truncation_cutoff=_num(d, "truncation_cutoff", 0, 64, whole=True),
@@ -171,8 +171,8 @@ def from_dict(d) -> Recipe:
         stage=_num(d, "stage", 0, 10, whole=True), alpha=_num(d, "alpha", 0.0, 1.0), extra=extra)
 
 
-def parse(data: bytes | str) -> Recipe:
-    """A Recipe from a PNG (its text chunk) or JSON, as bytes or text."""
+def parse(data: bytes | str) -> ImageRecipe:
+    """A ImageRecipe from a PNG (its text chunk) or JSON, as bytes or text."""
     if isinstance(data, str):
         data = data.encode()
     if len(data) > MAX_RECIPE_BYTES and not data.startswith(b"\x89PNG"):
@@ -198,14 +198,14 @@ def parse(data: bytes | str) -> Recipe:
     return from_dict(d)
 
 
-def read(path: str | os.PathLike) -> Recipe:
+def read(path: str | os.PathLike) -> ImageRecipe:
     p = Path(path)
     if p.stat().st_size > 50 * MAX_RECIPE_BYTES:
         raise RecipeError("That file is too large to be a recipe or a saved image.")
     return parse(p.read_bytes())
 
 
-def check_model(r: Recipe, path: str | None, tab: str) -> None:
+def check_model(r: ImageRecipe, path: str | None, tab: str) -> None:
     """RecipeError unless the recipe is for `tab`, its model is installed (path is its .json, None
     when not listed) and the weights are the ones it was made with."""
     if r.tab != tab:

@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from . import images, limits
-from .edit.latents import MAX_SEED, z_from_seed
-from .edit.mixing import mix_ws
-from .models import ARCHITECTURES
-from .render import Renderer, RenderError, display_factor, enlarge
+from .. import images, limits
+from ..edit.latents import MAX_SEED, z_from_seed
+from ..edit.mixing import mix_ws
+from ..models import ARCHITECTURES
+from .display import display_factor, enlarge
+from .grid import Renderer, RenderError
 
 MAX_STRENGTH = 2.0      # noise strength sliders go from 0 (off) to 2 (twice the learned scale)
 MAX_VARIATIONS = limits.VARIATIONS      # stochastic variation: noise realisations at once

@@ -27,7 +27,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
+
+from .base import DatasetError, ImageDataset, _to_tensor
 
 FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 FONT_SIZE = 109      # the font's only bitmap strike; Pillow refuses other sizes for it
@@ -37,7 +40,7 @@ LICENCE = "Noto Color Emoji, SIL Open Font License 1.1, via Debian fonts-noto-co
 ATLAS = Path(__file__).resolve().parent / "builtin" / "noto-emoji.png"   # every glyph's square, in rows
 INDEX = ATLAS.with_suffix(".json")                                       # [codepoint, category, x, y, side]
 ATLAS_COLUMNS = 20
-RESTORE = "git checkout -- explorer/train/builtin (or clone the project again)"
+RESTORE = "git checkout -- explorer/train/datasets/builtin (or clone the project again)"
 
 # (first, last) codepoint ranges, inclusive, per category; the ones the font lacks are skipped.
 CATEGORIES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -67,8 +70,6 @@ def emoji_codepoints() -> list[tuple[int, str]]:
 
 def open_font(path: str | Path | None = None) -> ImageFont.FreeTypeFont:
     """The font at its bitmap size; DatasetError with the install command when it is missing (None: FONT_PATH)."""
-    from .data import DatasetError
-
     path = Path(path or FONT_PATH)
     if not path.is_file():
         raise DatasetError(f"The emoji dataset is drawn from the Noto Color Emoji font, which is not installed "
@@ -105,8 +106,6 @@ def font_glyphs(font_path: str | Path | None = None) -> list[tuple[int, str, Ima
     font = open_font(font_path)
     out = [(cp, cat, im) for cp, cat in emoji_codepoints() if (im := render_glyph(font, cp)) is not None]
     if not out:
-        from .data import DatasetError
-
         raise DatasetError(f"{font_path or FONT_PATH} drew none of the emoji; it is not the colour emoji font. "
                            f"Reinstall it: apt-get install --reinstall fonts-noto-color-emoji")
     return out
@@ -137,8 +136,6 @@ def write_atlas(glyphs: list[tuple[int, str, Image.Image]], atlas: Path = ATLAS,
 
 def shipped_glyphs(atlas: Path | None = None) -> list[tuple[int, str, Image.Image]]:
     """(codepoint, category, RGB square) cut from the shipped atlas; DatasetError saying how to restore it."""
-    from .data import DatasetError
-
     atlas = Path(atlas or ATLAS)
     try:
         meta = json.loads(atlas.with_suffix(".json").read_text())
@@ -161,3 +158,11 @@ def make_emoji(res: int, font_path: str | Path | None = None) -> tuple[np.ndarra
     images = [np.asarray(im.resize((res, res), Image.LANCZOS), dtype=np.uint8) for _, _, im in glyphs]
     labels = [np.eye(len(names), dtype=np.float32)[names.index(cat)] for _, cat, _ in glyphs]
     return np.stack(images), np.stack(labels), [cp for cp, _, _ in glyphs]
+
+
+def load_emoji(res: int = 32, channels: int = 3) -> ImageDataset:
+    """The default emoji subset (faces, animals, food) drawn from Noto Color Emoji, one-hot category labels."""
+    imgs, labels, _ = make_emoji(res)  # uint8 [N, H, W, 3], float32 [N, 3]
+    t = _to_tensor([np.asarray(Image.fromarray(a).convert("L"))[:, :, None] for a in imgs] if channels == 1
+                   else list(imgs))
+    return ImageDataset(t, "emoji", labels=torch.from_numpy(labels), label_names=tuple(CATEGORIES), licence=LICENCE)

@@ -19,8 +19,8 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from .fsutil import atomic_write_bytes
-from .models import ARCHITECTURES, build_generator
+from ..fsutil import atomic_write_bytes
+from ..models import ARCHITECTURES, build_generator
 
 FORMAT = 1
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
@@ -191,14 +191,3 @@ def list_checkpoints(weights_dir: str | os.PathLike | None = None, runs_dir: str
             if snaps and _NAME_OK.fullmatch(run.name):
                 add(snaps[-1], f"run: {run.name}", "run")
     return entries
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m explorer.weights import FILE --name NAME` (explorer/importers/cli.py)."""
-    from .importers.cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

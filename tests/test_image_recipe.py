@@ -1,4 +1,4 @@
-"""explorer.edit.recipe: JSON and PNG round trips, the cached weights hash, and bad recipes
+"""explorer.edit.image_recipe: JSON and PNG round trips, the cached weights hash, and bad recipes
 (malformed, unknown model, other weights, out-of-range values) rejected with a sentence."""
 
 import json
@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 from explorer import images
-from explorer.edit import recipe as rc
-from explorer.edit.recipe import DirectionUse, Recipe, RecipeError
+from explorer.edit import image_recipe as rc
+from explorer.edit.image_recipe import DirectionUse, ImageRecipe, RecipeError
 
 
 def _recipe(**kw):
     base = dict(tab="edit", model="m", sha256="0" * 64, seeds=[3], truncation_psi=0.7,
                 directions=[DirectionUse("smile", [0.6, 0.8], 1.5, 0.3, [0, 4])])
     base.update(kw)
-    return Recipe(**base)
+    return ImageRecipe(**base)
 
 
 def test_json_and_png_round_trip():
@@ -118,12 +118,12 @@ def test_generate_tab_round_trip(app_tiny_services):
 def test_an_older_recipe_with_a_psi_for_a_model_that_offers_none_loads_and_says_so(app_progan_services, tmp_path):
     """ProGAN normalises z, so ψ never changed its images: a recipe saved with one loads the same image,
     ψ 1 and hidden, and the message says why; a recipe saved now stores 1."""
-    from explorer.edit import recipe as rc
+    from explorer.edit import image_recipe as rc
     from explorer.ui.generate_tab import create_generate_tab
 
     tab = _tab_dict(create_generate_tab, app_progan_services)
     entry = app_progan_services.find_model("tiny-progan")
-    old = rc.Recipe(tab="generate", model="tiny-progan", sha256=rc.weights_sha256(entry.path), seeds=[4, 5],
+    old = rc.ImageRecipe(tab="generate", model="tiny-progan", sha256=rc.weights_sha256(entry.path), seeds=[4, 5],
                     truncation_psi=0.5)
     (tmp_path / "old.recipe.json").write_text(old.to_json())
     *out, message = tab["recipe"]["load_fn"](str(tmp_path / "old.recipe.json"))

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import images, limits
-from .edit import directions as dirs
-from .edit.interp import MODES, keyframe_path, walk_strengths
-from .edit.latents import MAX_SEED, latents_for_seeds, z_from_seed
-from .render import GridRequest, Renderer, RenderError, synthesis_kwargs
-from .style_render import StyleRenderer
+from .. import images, limits
+from ..edit import directions as dirs
+from ..edit.interp import MODES, keyframe_path, walk_strengths
+from ..edit.latents import MAX_SEED, latents_for_seeds, z_from_seed
+from .grid import GridRequest, Renderer, RenderError, synthesis_kwargs
+from .style import StyleRenderer
 
 MAX_FRAMES = limits.FRAMES
 MAX_KEYS = limits.KEYFRAMES
@@ -204,7 +204,7 @@ class EditRenderer:
     # --------------------------------------------------------------------- supervised (InterFaceGAN)
     def classifier(self, checkpoint: str, folder=None):
         """The attribute classifier for the data this model was trained on (faces, mnist), or None."""
-        from . import attributes
+        from .. import attributes
 
         _, meta = self.model(checkpoint)
         data = meta.get("train", {}).get("data")
@@ -217,7 +217,7 @@ class EditRenderer:
     @torch.inference_mode()
     def labelled_samples(self, checkpoint: str, clf, n: int, batch: int = 32) -> tuple[torch.Tensor, dict]:
         """(latents [n, D] of the sample seeds, the classifier's binary labels {attribute: bool [n]})."""
-        from .attributes import binarize
+        from ..attributes import binarize
 
         G, meta = self.model(checkpoint)
         key = (checkpoint, n, str(getattr(clf, "card_path", id(clf))))

@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
                "--train-opt", f"reset_adam_at_growth={str(reset).lower()}"]
         procs[reset] = (arm, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                               stderr=open(out / f"reset-{str(reset).lower()}.log", "w")))
-    for reset, (arm, p) in procs.items():
+    for reset, (_arm, p) in procs.items():
         if p.wait():
             raise SystemExit(f"the arm reset={reset} failed; see {out}/reset-{str(reset).lower()}.log")
     train_sec = time.time() - t0

@@ -303,7 +303,7 @@ def first_weights(G, layers: tuple[int, int] | None = None) -> torch.Tensor:
         if not mats:
             raise ValueError(f"no style layer reads ws entries {lo}..{hi}")
         return torch.cat([m.detach().float().cpu() for m in mats])
-    for name, p in G.named_parameters():
+    for p in G.parameters():
         if p.ndim < 2:
             continue
         if p.shape[1] == G.z_dim and p.ndim == 2:   # Linear [out, z_dim]

@@ -1,11 +1,12 @@
-"""The procedural faces: shapes, determinism, labels, and that every factor shows."""
+"""The procedural faces: shapes, determinism, labels, that every factor shows, and the part masks."""
 
 import colorsys
 
 import numpy as np
 import pytest
 
-from explorer.train.datasets.faces import FACTOR_NAMES, FACTORS, make_faces, render_face, sample_factors
+from explorer.train.datasets.faces import (FACTOR_NAMES, FACTORS, PARTS, make_face_parts, make_faces, part_masks, render_face,
+                                           render_face_parts, sample_factors)
 
 BINARY = [name for name in FACTOR_NAMES if FACTORS[name].kind == "binary"]
 CONTINUOUS = [name for name in FACTOR_NAMES if FACTORS[name].kind == "continuous"]
@@ -170,3 +171,66 @@ def test_missing_factor_raises():
     del factors["smile"]
     with pytest.raises(ValueError, match="smile"):
         render_face(factors, 16)
+
+
+# --- part masks (for dissection): each part's coverage is exactly where that part was drawn ---
+
+
+@pytest.mark.parametrize("res", [16, 64])
+def test_part_coverage_is_a_partition_and_the_picture_is_render_faces(res):
+    f = sample_factors(11)
+    picture, cov = render_face_parts(f, res, texture_seed=11)
+    assert cov.shape == (len(PARTS), res, res) and cov.dtype == np.float32
+    np.testing.assert_allclose(cov.sum(0), 1.0, atol=1e-6)
+    assert np.array_equal(picture, render_face(f, res, texture_seed=11))
+
+
+@pytest.mark.parametrize("part,factor", [("glasses", "glasses"), ("freckles", "freckles")])
+def test_a_parts_mask_covers_exactly_the_pixels_it_changes(part, factor):
+    """Drawing the part or not changes a pixel only where the part covers some of it, and every
+    pixel it covers at least half of changes."""
+    res = 64
+    for seed in range(6):
+        with_it = dict(neutral(), **{factor: 1.0}, skin_tone=sample_factors(seed)["skin_tone"])
+        picture, cov = render_face_parts(with_it, res, texture_seed=seed)
+        without = render_face(dict(with_it, **{factor: 0.0}), res, texture_seed=seed)
+        changed = (picture != without).any(-1)
+        c = cov[PARTS.index(part)]
+        assert c.max() == 1.0                       # the part is there, some pixels wholly
+        assert not (changed & (c == 0)).any()       # nothing changed outside it
+        assert (changed | (c < 0.5)).all()          # everything at least half covered changed
+
+
+def test_wholly_covered_pixels_have_their_parts_colour():
+    """A pixel entirely inside the mouth is the mouth's red, inside a glasses rim the rims' ink,
+    after the whole-image lighting gain (neutral lighting: no gain)."""
+    from explorer.train.datasets.faces import _INK, _MOUTH
+
+    f = neutral(glasses=1.0, lighting=0.5)
+    picture, cov = render_face_parts(f, 128)
+    for part, colour in (("mouth", _MOUTH), ("glasses", _INK)):
+        inside = cov[PARTS.index(part)] == 1.0
+        assert inside.sum() > 10
+        assert (picture[inside] == np.array(colour, dtype=np.uint8)).all(), part
+
+
+def test_masks_follow_the_factors_that_move_parts():
+    """Long hair covers more of the frame than short; the mouth is below the eyes; masks threshold coverage."""
+    short = render_face_parts(neutral(long_hair=0.0), 64)[1]
+    long_ = render_face_parts(neutral(long_hair=1.0), 64)[1]
+    hair = PARTS.index("hair")
+    assert long_[hair].sum() > 1.3 * short[hair].sum()
+    m = part_masks(long_)
+    assert set(m) == set(PARTS) and m["mouth"].dtype == bool
+    rows = np.arange(64)[:, None]
+    assert (rows * m["mouth"]).sum() / m["mouth"].sum() > (rows * m["eyes"]).sum() / m["eyes"].sum()
+
+
+def test_make_face_parts_matches_make_faces_index_for_index():
+    images, _ = make_faces(4, 32, seed=2)
+    parts = make_face_parts(4, 32, seed=2)
+    assert parts.shape == (4, len(PARTS), 32, 32)
+    for i in range(4):
+        s = 2 * 1_000_003 + i
+        picture, cov = render_face_parts(sample_factors(s), 32, texture_seed=s)
+        assert np.array_equal(picture, images[i]) and np.array_equal(cov, parts[i])

@@ -92,9 +92,57 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float = 0.0, a1: float 
     return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], axis=1)  # [n, 2]
 
 
+# The parts a face is drawn from, for dissection and segmentation: every drawn shape belongs to one.
+# Ears and nose are skin; eyebrows are hair (they carry its colour); eyes are whites, pupils and lids.
+PARTS: tuple[str, ...] = ("background", "skin", "hair", "eyes", "mouth", "glasses", "freckles")
+
+
+class _Canvas:
+    """Draws each shape on the picture and, when asked for, the id of its part on a label map of the
+    same size, with the same geometry, so a part's mask is exactly where it was drawn (later shapes
+    cover earlier ones on both)."""
+
+    def __init__(self, size: int, bg: tuple[int, int, int], parts: bool):
+        self.img = Image.new("RGB", (size, size), bg)
+        self.draw = ImageDraw.Draw(self.img)
+        self.labels = Image.new("L", (size, size), PARTS.index("background")) if parts else None
+        self.label_draw = ImageDraw.Draw(self.labels) if parts else None
+
+    def _shape(self, method: str, part: str, *args, fill, **kw) -> None:
+        getattr(self.draw, method)(*args, fill=fill, **kw)
+        if self.label_draw is not None:
+            getattr(self.label_draw, method)(*args, fill=PARTS.index(part), **kw)
+
+    def polygon(self, pts, fill, part: str) -> None:
+        self._shape("polygon", part, pts, fill=fill)
+
+    def line(self, pts, fill, part: str, **kw) -> None:
+        self._shape("line", part, pts, fill=fill, **kw)
+
+    def ellipse(self, box, fill, part: str) -> None:
+        self._shape("ellipse", part, box, fill=fill)
+
+
 def render_face(factors: dict[str, float], res: int, *, texture_seed: int = 0) -> np.ndarray:
     """One face as uint8 [res, res, 3]. texture_seed only places the freckles, so it is the
     image's stochastic variation: it changes pixels only when freckles = 1."""
+    return _render(factors, res, texture_seed, parts=False)[0]
+
+
+def render_face_parts(factors: dict[str, float], res: int, *,
+                      texture_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(the face uint8 [res, res, 3] exactly as render_face draws it, the share of each output pixel
+    that each part covers, float32 [len(PARTS), res, res], summing to 1 over the parts)."""
+    return _render(factors, res, texture_seed, parts=True)
+
+
+def part_masks(coverage: np.ndarray, threshold: float = 0.5) -> dict[str, np.ndarray]:
+    """Binary masks {part: bool [..., res, res]} from render_face_parts' coverage [..., P, res, res]:
+    the pixels at least `threshold` covered by the part."""
+    return {name: coverage[..., i, :, :] >= threshold for i, name in enumerate(PARTS)}
+
+
+def _render(factors: dict[str, float], res: int, texture_seed: int, parts: bool) -> tuple[np.ndarray, np.ndarray | None]:
     _check_res(res)
     missing = [name for name in FACTOR_NAMES if name not in factors]
     if missing:
@@ -107,8 +155,7 @@ def render_face(factors: dict[str, float], res: int, *, texture_seed: int = 0) -
     size = res * ss
     # Hue stops at 0.85 so the factor does not wrap round to where it started.
     bg = tuple(round(255 * c) for c in colorsys.hsv_to_rgb(0.85 * f["background_hue"], 0.35, 0.9))
-    img = Image.new("RGB", (size, size), bg)
-    draw = ImageDraw.Draw(img)
+    draw = _Canvas(size, bg, parts)
 
     # Geometry in frame units ([0, 1] across the image), measured from the head.
     hw = 0.24 + 0.08 * f["head_size"]                 # head half-width
@@ -134,20 +181,20 @@ def render_face(factors: dict[str, float], res: int, *, texture_seed: int = 0) -
     if f["long_hair"] >= 0.5:
         top = _arc(cx, cy - 0.1 * hh, 1.3 * hw, 1.08 * hh, 180.0, 360.0)
         hem = np.array([[cx + 1.3 * hw, cy + 1.35 * hh], [cx - 1.3 * hw, cy + 1.35 * hh]])
-        draw.polygon(px(np.concatenate([top, hem])), fill=hair)
+        draw.polygon(px(np.concatenate([top, hem])), fill=hair, part="hair")
     else:
-        draw.polygon(px(_arc(cx, cy - 0.12 * hh, 1.1 * hw, 0.98 * hh)), fill=hair)
+        draw.polygon(px(_arc(cx, cy - 0.12 * hh, 1.1 * hw, 0.98 * hh)), fill=hair, part="hair")
         for side in (-1.0, 1.0):  # ears show only when the hair is short
             ear = _arc(cx + side * hw, cy + 0.04 * hh, 0.13 * hw, 0.18 * hh, n=16)
-            draw.polygon(px(ear), fill=_shade(skin, 0.92))
-    draw.polygon(px(_arc(cx, cy, hw, hh, n=64)), fill=skin)
-    draw.polygon(px(_arc(cx, cy, 1.03 * hw, 1.04 * hh, 204.0, 336.0)), fill=hair)  # fringe
+            draw.polygon(px(ear), fill=_shade(skin, 0.92), part="skin")
+    draw.polygon(px(_arc(cx, cy, hw, hh, n=64)), fill=skin, part="skin")
+    draw.polygon(px(_arc(cx, cy, 1.03 * hw, 1.04 * hh, 204.0, 336.0)), fill=hair, part="hair")  # fringe
 
     # Middle and fine parts, in face-relative positions so they follow size and shape.
     ey, my = cy + 0.02 * hh, cy + 0.52 * hh
     dx = hw * (0.3 + 0.24 * f["eye_spacing"])
     nose = _arc(cx, cy + 0.26 * hh, 0.08 * hw, 0.1 * hh, n=16)
-    draw.polygon(px(nose), fill=_shade(skin, 0.86))
+    draw.polygon(px(nose), fill=_shade(skin, 0.86), part="skin")
 
     if f["freckles"] >= 0.5:
         # Own stream, keyed apart from sample_factors' (which uses the bare seed).
@@ -159,27 +206,27 @@ def render_face(factors: dict[str, float], res: int, *, texture_seed: int = 0) -
         centres = px(np.stack([fx, fy], axis=1))
         r = 0.05 * hw * size  # circles need no rotation, only their centres do
         for x, y in zip(centres[0::2], centres[1::2]):
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=_shade(skin, 0.62))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=_shade(skin, 0.62), part="freckles")
 
     for s in (-1.0, 1.0):
         ex = cx + s * dx
         if f["eyes_open"] >= 0.5:
-            draw.polygon(px(_arc(ex, ey, 0.18 * hw, 0.21 * hw, n=24)), fill=_EYE_WHITE)
-            draw.polygon(px(_arc(ex, ey + 0.02 * hw, 0.1 * hw, 0.11 * hw, n=16)), fill=_INK)
+            draw.polygon(px(_arc(ex, ey, 0.18 * hw, 0.21 * hw, n=24)), fill=_EYE_WHITE, part="eyes")
+            draw.polygon(px(_arc(ex, ey + 0.02 * hw, 0.1 * hw, 0.11 * hw, n=16)), fill=_INK, part="eyes")
         else:
             lid = _arc(ex, ey, 0.18 * hw, 0.1 * hw, 10.0, 170.0, n=12)
-            draw.line(px(lid), fill=_INK, width=width(0.07 * hw), joint="curve")
+            draw.line(px(lid), fill=_INK, part="eyes", width=width(0.07 * hw), joint="curve")
         # Eyebrows carry the hair colour into the middle of the face.
         brow = _arc(ex, ey - 0.33 * hw, 0.17 * hw, 0.06 * hw, 200.0, 340.0, n=8)
-        draw.line(px(brow), fill=_shade(hair, 0.8), width=width(0.06 * hw))
+        draw.line(px(brow), fill=_shade(hair, 0.8), part="hair", width=width(0.06 * hw))
 
     if f["glasses"] >= 0.5:
         rim, r = width(0.06 * hw), 0.3 * hw
         for s in (-1.0, 1.0):
-            draw.line(px(_arc(cx + s * dx, ey, r, r, n=32)), fill=_INK, width=rim, joint="curve")
+            draw.line(px(_arc(cx + s * dx, ey, r, r, n=32)), fill=_INK, part="glasses", width=rim, joint="curve")
             arm = np.array([[cx + s * (dx + r), ey], [cx + s * hw, ey - 0.05 * hh]])
-            draw.line(px(arm), fill=_INK, width=rim)
-        draw.line(px(np.array([[cx - dx + r, ey], [cx + dx - r, ey]])), fill=_INK, width=rim)
+            draw.line(px(arm), fill=_INK, part="glasses", width=rim)
+        draw.line(px(np.array([[cx - dx + r, ey], [cx + dx - r, ey]])), fill=_INK, part="glasses", width=rim)
 
     # Smile and frown are the same crescent mirrored top to bottom over the same band:
     # they differ in shape only, not in ink or position.
@@ -189,13 +236,19 @@ def render_face(factors: dict[str, float], res: int, *, texture_seed: int = 0) -
     else:
         y0, lo, hi = my + 0.18 * hw, 180.0, 360.0  # corners down, belly up
     mouth = np.concatenate([_arc(cx, y0, mw, mh, lo, hi, n=20), _arc(cx, y0, mw, 0.45 * mh, hi, lo, n=20)])
-    draw.polygon(px(mouth), fill=_MOUTH)
+    draw.polygon(px(mouth), fill=_MOUTH, part="mouth")
 
-    out = np.asarray(img.resize((res, res), Image.BOX), dtype=np.float32)  # [res, res, 3]
+    out = np.asarray(draw.img.resize((res, res), Image.BOX), dtype=np.float32)  # [res, res, 3]
     # Lighting: a per-channel gain over the whole image, red up/blue down when warm.
     k = 1.0 - 2.0 * f["lighting"]
     gain = np.array([1.0 + 0.12 * k, 1.0 + 0.02 * k, 1.0 - 0.12 * k], dtype=np.float32)
-    return np.clip(out * gain + 0.5, 0, 255).astype(np.uint8)
+    picture = np.clip(out * gain + 0.5, 0, 255).astype(np.uint8)
+    if not parts:
+        return picture, None
+    # The share of each output pixel's ss x ss supersamples drawn as each part: the same box filter.
+    ids = np.asarray(draw.labels).reshape(res, ss, res, ss)  # [res, ss, res, ss]
+    coverage = np.stack([(ids == i).mean(axis=(1, 3)) for i in range(len(PARTS))]).astype(np.float32)
+    return picture, coverage  # [res, res, 3], [P, res, res]
 
 
 def make_faces(n: int, res: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +269,19 @@ def make_faces(n: int, res: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarr
         images[i] = render_face(factors, res, texture_seed=image_seed)
         labels[i] = [factors[name] for name in FACTOR_NAMES]
     return images, labels
+
+
+def make_face_parts(n: int, res: int, *, seed: int = 0) -> np.ndarray:
+    """Each part's coverage of make_faces(n, res, seed=seed)'s images, index for index:
+    float32 [n, len(PARTS), res, res] (see render_face_parts)."""
+    _check_res(res)
+    if n < 0 or seed < 0:
+        raise ValueError(f"n and seed must be >= 0, got {n} and {seed}")
+    out = np.empty((n, len(PARTS), res, res), dtype=np.float32)
+    for i in range(n):
+        image_seed = seed * 1_000_003 + i
+        out[i] = render_face_parts(sample_factors(image_seed), res, texture_seed=image_seed)[1]
+    return out
 
 
 def load_faces(res: int = 64, n: int = 5000, seed: int = 0, channels: int = 3) -> ImageDataset:

@@ -61,3 +61,28 @@ def test_ema_half_life():
     steps_per_half_life = 10_000 / 32
     assert beta ** steps_per_half_life == pytest.approx(0.5)
     assert ema_beta(32, 0) == 0.0
+
+
+def test_the_loss_table_pairs_each_d_loss_with_its_g_loss():
+    real, fake = torch.tensor([2.0, -0.5]), torch.tensor([-1.0, 0.25])
+    assert set(losses.LOSSES) == {"bce", "wgan-gp", "hinge"}
+    bce, wgan, hinge = (losses.LOSSES[k] for k in ("bce", "wgan-gp", "hinge"))
+    assert bce.d_loss(real, fake, 0.9, 0.0) == losses.bce_d_loss(real, fake, 0.9, 0.0)
+    assert bce.g_loss(fake) == losses.nonsaturating_g_loss(fake)
+    assert wgan.d_loss(real, fake) == losses.wgan_d_loss(real, fake) and wgan.g_loss(fake) == losses.wgan_g_loss(fake)
+    assert hinge.d_loss(real, fake) == losses.hinge_d_loss(real, fake)
+    assert hinge.g_loss(fake) == losses.hinge_g_loss(fake)
+    # Only bce takes targets (label smoothing, noise, flips); only the WGAN critic logs its distance estimate.
+    assert [k for k, v in losses.LOSSES.items() if v.soft_targets] == ["bce"]
+    assert [k for k, v in losses.LOSSES.items() if v.critic] == ["wgan-gp"]
+
+
+def test_the_training_loop_never_branches_on_the_loss_name():
+    """A loss is chosen in one place, the table: the Trainer reads its entry, not its name."""
+    import inspect
+
+    from explorer.train import loop
+
+    src = inspect.getsource(loop)
+    for name in losses.LOSSES:
+        assert f'"{name}"' not in src, name

@@ -104,7 +104,9 @@ def test_trainer_refuses_mismatched_dataset(faces16):
 
 
 @pytest.mark.parametrize("bad,msg", [(dict(loss="least-squares"), "loss"), (dict(label_flip=0.7), "label_flip"),
-                                     (dict(n_critic=0), "n_critic")])
+                                     (dict(n_critic=0), "n_critic"),
+                                     (dict(loss="wgan-gp", label_smoothing=0.1), "not to wgan-gp"),
+                                     (dict(loss="hinge", label_noise=0.1), "not to hinge")])
 def test_bad_train_configs(bad, msg):
     with pytest.raises(ValueError, match=msg):
         make_cfg(**bad)

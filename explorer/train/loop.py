@@ -159,8 +159,8 @@ class Trainer:
             self.gen.set_state(state)
         return real, self._augment(fake)
 
-    def _bce_targets(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real and fake targets [n] with the recipe's smoothing, noise and flips."""
+    def _soft_targets(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and fake targets [n] for a loss with soft_targets: the recipe's smoothing, noise and flips."""
         cfg = self.cfg
         real = torch.full((n,), 1.0 - cfg.label_smoothing)
         fake = torch.zeros(n)
@@ -173,59 +173,19 @@ class Trainer:
         return real.clamp(0, 1).to(self.device), fake.clamp(0, 1).to(self.device)
 
     def train_step(self) -> dict:
-        """n_critic D steps then one G step; returns this step's scalars."""
+        """n_critic D steps then one G step, then G_ema; returns this step's scalars."""
         cfg, G, D = self.cfg, self.G, self.D
-        stage, alpha = self.growth()  # fixed for the whole step
+        stage, alpha = self._step_growth()  # fixed for the whole step
         grow = {"stage": stage, "alpha": alpha} if self.progressive else {}
-        if self.progressive:
-            # A fade-in starting or ending (ProGAN's lod leaving or reaching a whole number): the reference
-            # clears both optimisers' moments there (reset_opt_for_new_lod), when the recipe asks for it.
-            phase = (stage, alpha < 1.0)
-            if cfg.reset_adam_at_growth and self._phase is not None and phase != self._phase:
-                self.opt_G.state.clear()
-                self.opt_D.state.clear()
-            self._phase = phase
         batch = self.global_batch(stage)
         n = batch // self.dist.world_size
         out: dict[str, float] = {}
 
-        # Phase D: push D(real) up and D(G(z)) down (plus the gradient penalty and drift for WGAN-GP).
+        # Phase D: push D(real) up and D(G(z)) down, plus the penalties the config weights.
         G.requires_grad_(False)
         D.requires_grad_(True)
         for _ in range(cfg.n_critic):
-            real = self.dataset.batch(self.sampler.next(n), self.device)  # [n, C, H, W]
-            if self.progressive:
-                real = reals_at_stage(real, stage, alpha)  # [n, C, r, r]
-            do_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_interval == 0
-            real.requires_grad_(do_r1)
-            fake, _ = self._fakes(n, grow)
-            real_aug, fake_aug = self._augment_pair(real, fake)
-            # Logits are [n], or [n, L] for the projected D (every level's logit map): the losses average all.
-            real_logits, fake_logits = D(real_aug, **grow), D(fake_aug, **grow)
-            if cfg.loss == "bce":
-                rt, ft = self._bce_targets(n)
-                loss_D = losses.bce_d_loss(real_logits, fake_logits, rt, ft)
-            elif cfg.loss == "hinge":
-                loss_D = losses.hinge_d_loss(real_logits, fake_logits)
-            else:
-                loss_D = losses.wgan_d_loss(real_logits, fake_logits)
-                out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
-            if cfg.gp_lambda > 0:
-                eps = torch.rand(n, generator=self.gen).to(self.device)
-                gp = losses.gradient_penalty(lambda x: D(x, **grow), real, fake, eps)
-                loss_D = loss_D + cfg.gp_lambda * gp
-                out["gp"] = gp.item()
-            if cfg.drift > 0:
-                loss_D = loss_D + cfg.drift * losses.drift_penalty(real_logits)
-            if do_r1:
-                r1 = losses.r1_penalty(real_logits, real)
-                loss_D = loss_D + r1 * (cfg.r1_gamma / 2) * cfg.r1_interval
-                out["r1"] = r1.item()
-            self._d_steps += 1
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_D.backward()
-            average_grads(D, self.dist)
-            self.opt_D.step()
+            loss_D, real_logits, fake_logits = self._d_step(n, stage, alpha, grow, out)
             self.cur_nimg += batch
         out["loss_D"] = loss_D.item()
         out["D_real"] = real_logits.mean().item()
@@ -234,31 +194,97 @@ class Trainer:
         # Phase G: make D score G(z) as real.
         G.requires_grad_(True)
         D.requires_grad_(False)
-        fake, _ = self._fakes(n, grow, track_w_avg=True)
-        fake_logits = D(self._augment(fake), **grow)
-        loss_G = {"bce": losses.nonsaturating_g_loss, "hinge": losses.hinge_g_loss,
-                  "wgan-gp": losses.wgan_g_loss}[cfg.loss](fake_logits)
-        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
-            loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        average_grads(G, self.dist)
-        self.opt_G.step()
-        out["loss_G"] = loss_G.item()
+        out["loss_G"] = self._g_step(n, grow, out).item()
 
         # Keep batch-norm statistics identical on every rank, then update G_ema.
         broadcast_module(G, self.dist, params=False)
         broadcast_module(D, self.dist, params=False)
-        if self.G_ema is not None:
-            half_life = cfg.ema_kimg if cfg.ema_rampup is None else min(cfg.ema_kimg, self.kimg * cfg.ema_rampup)
-            beta = ema_beta(batch, half_life)
-            with torch.no_grad():
-                for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
-                    p_ema.lerp_(p, 1.0 - beta)
-                for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
-                    b_ema.copy_(b)
+        self._update_ema(batch)
         self.step += 1
         return out
+
+    def _step_growth(self) -> tuple[int | None, float]:
+        """(stage, alpha) for this step. A fade-in starting or ending (ProGAN's lod leaving or reaching a
+        whole number) clears both optimisers' moments, as the reference's reset_opt_for_new_lod, when the
+        recipe asks for it."""
+        stage, alpha = self.growth()
+        if self.progressive:
+            phase = (stage, alpha < 1.0)
+            if self.cfg.reset_adam_at_growth and self._phase is not None and phase != self._phase:
+                self.opt_G.state.clear()
+                self.opt_D.state.clear()
+            self._phase = phase
+        return stage, alpha
+
+    def _d_step(self, n: int, stage: int | None, alpha: float, grow: dict, out: dict):
+        """One optimiser step of D on n reals and n fakes; (loss_D, real_logits, fake_logits)."""
+        cfg, D, loss = self.cfg, self.D, losses.LOSSES[self.cfg.loss]
+        real = self.dataset.batch(self.sampler.next(n), self.device)  # [n, C, H, W]
+        if self.progressive:
+            real = reals_at_stage(real, stage, alpha)  # [n, C, r, r]
+        do_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_interval == 0
+        real.requires_grad_(do_r1)
+        fake, _ = self._fakes(n, grow)
+        real_aug, fake_aug = self._augment_pair(real, fake)
+        # Logits are [n], or [n, L] for the projected D (every level's logit map): the losses average all.
+        real_logits, fake_logits = D(real_aug, **grow), D(fake_aug, **grow)
+        if loss.soft_targets:
+            loss_D = loss.d_loss(real_logits, fake_logits, *self._soft_targets(n))
+        else:
+            loss_D = loss.d_loss(real_logits, fake_logits)
+        if loss.critic:
+            out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
+        loss_D = self._d_penalties(loss_D, real, fake, real_logits, grow, do_r1, out)
+        self._d_steps += 1
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D.backward()
+        average_grads(D, self.dist)
+        self.opt_D.step()
+        return loss_D, real_logits, fake_logits
+
+    def _d_penalties(self, loss_D: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, real_logits: torch.Tensor,
+                     grow: dict, do_r1: bool, out: dict) -> torch.Tensor:
+        """loss_D plus, in this order, each penalty whose weight is positive: the gradient penalty (WGAN-GP),
+        drift (ProGAN) and, on this step if do_r1, lazy R1 scaled up by its interval (StyleGAN2)."""
+        cfg = self.cfg
+        if cfg.gp_lambda > 0:
+            eps = torch.rand(real.shape[0], generator=self.gen).to(self.device)
+            gp = losses.gradient_penalty(lambda x: self.D(x, **grow), real, fake, eps)
+            loss_D = loss_D + cfg.gp_lambda * gp
+            out["gp"] = gp.item()
+        if cfg.drift > 0:
+            loss_D = loss_D + cfg.drift * losses.drift_penalty(real_logits)
+        if do_r1:
+            r1 = losses.r1_penalty(real_logits, real)
+            loss_D = loss_D + r1 * (cfg.r1_gamma / 2) * cfg.r1_interval
+            out["r1"] = r1.item()
+        return loss_D
+
+    def _g_step(self, n: int, grow: dict, out: dict) -> torch.Tensor:
+        """One optimiser step of G on n fakes, plus lazy path-length regularisation; returns loss_G."""
+        cfg = self.cfg
+        fake, _ = self._fakes(n, grow, track_w_avg=True)
+        loss_G = losses.LOSSES[cfg.loss].g_loss(self.D(self._augment(fake), **grow))
+        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
+            loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        average_grads(self.G, self.dist)
+        self.opt_G.step()
+        return loss_G
+
+    def _update_ema(self, batch: int) -> None:
+        """G_ema <- lerp(G_ema, G, 1 - beta), beta from the half-life (ramped up when ema_rampup is set)."""
+        cfg = self.cfg
+        if self.G_ema is None:
+            return
+        half_life = cfg.ema_kimg if cfg.ema_rampup is None else min(cfg.ema_kimg, self.kimg * cfg.ema_rampup)
+        beta = ema_beta(batch, half_life)
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                p_ema.lerp_(p, 1.0 - beta)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
 
     def _path_length_term(self, n: int, out: dict) -> torch.Tensor:
         """pl_weight * (|J_w^T y| - a)^2, a the running mean of lengths (Karras et al. 2020, Eq. 4),

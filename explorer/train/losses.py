@@ -1,6 +1,10 @@
-"""GAN losses as small pure functions of logits (and, for penalties, of D and its inputs)."""
+"""GAN losses as small pure functions of logits (and, for penalties, of D and its inputs), and LOSSES:
+the table the Trainer's D and G phases read, so that a loss is chosen by name in one place."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -70,3 +74,20 @@ def path_lengths(img: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) -> to
     noise is y / sqrt(H * W), drawn by the caller; returns [N]."""
     (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)  # [N, num_ws, w_dim]
     return grad.square().sum(2).mean(1).sqrt()
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    d_loss: Callable[..., torch.Tensor]             # (real_logits, fake_logits[, real_targets, fake_targets]) -> D's loss
+    g_loss: Callable[[torch.Tensor], torch.Tensor]  # fake_logits -> G's loss
+    soft_targets: bool = False  # D's loss takes targets, so label smoothing, noise and flips apply to it
+    critic: bool = False        # D is a critic (unbounded scores): its Wasserstein estimate is logged as "wdist"
+    # The penalties (gradient penalty, drift, R1, path length) are not part of a loss: each applies
+    # when its weight in the TrainConfig is positive, whatever the loss.
+
+
+LOSSES: dict[str, GANLoss] = {
+    "bce": GANLoss(bce_d_loss, nonsaturating_g_loss, soft_targets=True),  # non-saturating logistic
+    "wgan-gp": GANLoss(wgan_d_loss, wgan_g_loss, critic=True),
+    "hinge": GANLoss(hinge_d_loss, hinge_g_loss),                          # the projected GAN's
+}

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from ..models import make_config
 from .augment import parse_policy
-
-LOSSES = ("bce", "wgan-gp", "hinge")
+from .losses import LOSSES
 
 
 @dataclass
@@ -58,7 +57,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+            raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
         if self.kimg <= 0 or self.batch <= 0 or self.tick_kimg <= 0:
             raise ValueError("kimg, batch and tick_kimg must be positive")
         if self.n_critic < 1:
@@ -66,8 +65,8 @@ class TrainConfig:
         for name in ("label_smoothing", "label_flip"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"{name} must be in [0, 0.5), got {getattr(self, name)}")
-        if self.loss == "wgan-gp" and (self.label_smoothing or self.label_noise or self.label_flip):
-            raise ValueError("label smoothing/noise/flips apply to the bce loss only, not to wgan-gp")
+        if not LOSSES[self.loss].soft_targets and (self.label_smoothing or self.label_noise or self.label_flip):
+            raise ValueError(f"label smoothing/noise/flips apply to the bce loss only, not to {self.loss}")
         if self.sample_ticks < 1 or self.snapshot_ticks < 1:
             raise ValueError("sample_ticks and snapshot_ticks must be at least 1")
         if self.r1_interval < 1 or self.pl_interval < 1:

@@ -58,6 +58,10 @@ class Generator(Protocol):
     def synthesis(self, ws: torch.Tensor, *, noise_mode: str = "const") -> torch.Tensor:
         """every renderer, the metrics and the Trainer use it to draw ws as an image [N, C, H, W] in [-1, 1]"""
 
+    def feature_layers(self) -> list[tuple[str, torch.nn.Module]]:
+        """the Inspect tab uses it to list the layers it shows and edits, in synthesis order: (key such as
+        "b16.conv1", the module whose output is that layer's feature maps [N, C, h, w])"""
+
 
 @runtime_checkable
 class LayeredGenerator(Generator, Protocol):

@@ -104,6 +104,11 @@ class DCGANGenerator(IdentityMappingMixin, nn.Module):
     def forward(self, z: torch.Tensor, *, truncation_psi: float = 1.0) -> torch.Tensor:
         return self.synthesis(self.mapping(z, truncation_psi=truncation_psi))
 
+    def feature_layers(self) -> list[tuple[str, nn.Module]]:
+        """Each block's activation (after its transposed conv and batch norm), 4x4 first."""
+        acts = [m for prev, m in zip(self.net, self.net[1:]) if isinstance(prev, nn.BatchNorm2d)]
+        return [(f"b{4 * 2**i}.act", m) for i, m in enumerate(acts)]
+
 
 class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: DCGANConfig):

@@ -178,6 +178,15 @@ class FastGANGenerator(IdentityMappingMixin, nn.Module):
             feats[b.res] = x
         return torch.tanh(self.to_img(x))                                # [N, C, res, res] in [-1, 1]
 
+    def feature_layers(self) -> list[tuple[str, nn.Module]]:
+        """Each up-block's output, then where a skip-layer excitation acts, its output."""
+        out: list[tuple[str, nn.Module]] = []
+        for b in self.blocks:
+            out.append((f"b{b.res}.up", b))
+            if b.res in self.sle_targets:
+                out.append((f"b{b.res}.sle", self.sle[str(b.res)]))
+        return out
+
     def forward(self, z: torch.Tensor, *, truncation_psi: float = 1.0, noise_mode: str = "const",
                 noise_generator: torch.Generator | None = None) -> torch.Tensor:
         return self.synthesis(self.mapping(z, truncation_psi=truncation_psi), noise_mode=noise_mode,

@@ -121,6 +121,15 @@ class ProGANGenerator(IdentityMappingMixin, nn.Module):
         old = upsample2x(self.to_rgb[stage - 1](h))                   # [N, C, r, r]
         return torch.lerp(old, new, alpha)                            # alpha = 0: old path exactly
 
+    def feature_layers(self) -> list[tuple[str, nn.Module]]:
+        """The 4x4 conv, then each block's two convs (after activation and pixel norm); a stage runs the
+        blocks up to its own."""
+        out: list[tuple[str, nn.Module]] = [("b4.conv", self.conv0)]
+        for s, block in enumerate(self.blocks, start=1):
+            r = stage_resolution(s)
+            out += [(f"b{r}.conv0", block[2]), (f"b{r}.conv1", block[5])]
+        return out
+
     def forward(self, z: torch.Tensor, *, stage: int | None = None, alpha: float = 1.0,
                 truncation_psi: float = 1.0) -> torch.Tensor:
         return self.synthesis(self.mapping(z, truncation_psi=truncation_psi), stage=stage, alpha=alpha)

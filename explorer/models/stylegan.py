@@ -399,6 +399,15 @@ class StyleGANGenerator(nn.Module):
     def noise_resolutions(self) -> list[int]:
         return [layer.res for layer in self.layers]
 
+    def feature_layers(self) -> list[tuple[str, nn.Module]]:
+        """Every synthesis layer: conv0 (the upsampling one) and conv1 per resolution; at 4x4 the styled
+        constant of StyleGAN (const) and conv1."""
+        out: list[tuple[str, nn.Module]] = []
+        for layer in self.layers:
+            part = "const" if layer.conv is None else "conv0" if layer.up else "conv1"
+            out.append((f"b{layer.res}.{part}", layer))
+        return out
+
     def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
         """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` ws towards

@@ -86,3 +86,10 @@ def test_out_refuses_an_existing_run_and_resume_refuses_new_flags(tmp_path):
     assert again.returncode == 2 and "already holds a run" in again.stderr
     changed = cli("--resume", str(run), "--res", "32", "--kimg", "1")
     assert changed.returncode == 2 and "--res" in changed.stderr
+    beta = cli("--resume", str(run), "--beta1", "0.1", "--kimg", "1")  # a flag made from a TrainConfig field
+    assert beta.returncode == 2 and "drop --beta1" in beta.stderr
+    # What a resume may change: the length, the cadences and the learning rates.
+    more = cli("--resume", str(run), "--kimg", "0.032", "--lr-g", "1e-4", "--lr-d", "5e-5", "--sample-ticks", "3")
+    assert more.returncode == 0, more.stderr
+    cfg = json.loads((run / "config.json").read_text())
+    assert (cfg["kimg"], cfg["lr_g"], cfg["lr_d"], cfg["sample_ticks"]) == (0.032, 1e-4, 5e-5, 3)

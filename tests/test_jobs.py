@@ -204,6 +204,8 @@ def test_an_app_restart_reattaches_and_one_job_runs_at_a_time(tmp_path):
     name = jobs.start(tiny_spec("first"))
     try:
         wait_for(lambda: jobs.status(name).state == "running" and jobs.status(name).kimg > 0, "the first tick")
+        # The process was given the validated config's argv: its config.json is that config.
+        assert jobs.run_dir(name).read_config() == jobs.validate(tiny_spec("first"))
         with pytest.raises(BusyError, match="already running: first") as e:
             jobs.start(tiny_spec("second"))
         assert e.value.run == "first" and not (tmp_path / "runs" / "second").exists()

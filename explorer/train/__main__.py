@@ -16,7 +16,6 @@ Losses that stop being finite, or a full disk, stop the run at once: exit code 1
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
@@ -28,112 +27,53 @@ import torch
 from ..device import pick_device, set_threads
 from ..fsutil import is_disk_full
 from .datasets import DatasetError, load_dataset
-from .recipes import TRAINING_RECIPES, TrainConfig, make_train_config
+from .options import MODEL_FLAGS, RESUME_FIELDS, add_config_flags, flag, given_config_flags, key_value, \
+    new_run_flags
+from .recipes import TrainConfig, make_train_config
 from .run import RunDir, RunError
-
-# Flags that shape a new run; on --resume they come from the run's config.json instead (the learning
-# rates may change there, to continue a run that diverged).
-NEW_RUN_FLAGS = ("recipe", "data", "res", "channels", "data_size", "batch", "seed", "n_critic",
-                 "gp_lambda", "label_smoothing", "label_noise", "label_flip", "ema_kimg", "ngf", "ndf", "z_dim",
-                 "d_dropout", "num_samples", "drift", "fade_kimg", "stable_kimg", "stage_batch", "fmap_base",
-                 "fmap_max", "r1_gamma", "r1_interval", "style_mixing", "pl_weight", "pl_interval", "ema_rampup",
-                 "model_opt", "train_opt")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The run flags, then one flag per TrainConfig field (explorer.train.options), then the architecture's."""
     p = argparse.ArgumentParser(prog="python -m explorer.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(TRAINING_RECIPES), help="training recipe (default dcgan)")
-    p.add_argument("--data", help="mnist | faces | emoji | a folder or .zip of images (default mnist)")
-    p.add_argument("--res", type=int, help="resolution in pixels, a power of two (default 32)")
-    p.add_argument("--channels", type=int, choices=(1, 3), help="1 grayscale or 3 RGB (default: the data's own)")
-    p.add_argument("--data-size", type=int, help="use at most this many images (faces: how many to render)")
-    p.add_argument("--kimg", type=float, help="train until this many thousand real images (default 20); "
-                                              "with --resume, a larger value extends the run")
     p.add_argument("--out", help="new run directory")
     p.add_argument("--resume", help="continue the run in this directory")
-    p.add_argument("--batch", type=int, help="global batch size (default from the recipe)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--lr-g", type=float, help="G learning rate (with --resume: a new one from there on)")
-    p.add_argument("--lr-d", type=float, help="D learning rate (with --resume: a new one from there on)")
-    p.add_argument("--n-critic", type=int, help="D steps per G step")
-    p.add_argument("--gp-lambda", type=float, help="gradient penalty weight")
-    p.add_argument("--label-smoothing", type=float, help="one-sided: real target = 1 - this (bce)")
-    p.add_argument("--label-noise", type=float, help="std of noise on D targets (bce)")
-    p.add_argument("--label-flip", type=float, help="probability of flipping a D target (bce)")
-    p.add_argument("--d-dropout", type=float, help="dropout after each D block")
-    p.add_argument("--ema-kimg", type=float, help="G_ema half-life in kimg (default: no EMA)")
-    p.add_argument("--ngf", type=int, help="G width")
-    p.add_argument("--ndf", type=int, help="D width")
-    p.add_argument("--z-dim", type=int, help="latent size")
-    p.add_argument("--fmap-base", type=int, help="ProGAN width rule: stage s has fmap_base/2^(s+1) channels")
-    p.add_argument("--fmap-max", type=int, help="ProGAN widest layer")
-    p.add_argument("--drift", type=float, help="weight of E[D(x)^2] (ProGAN: 0.001)")
-    p.add_argument("--fade-kimg", type=float, help="progressive: kimg for a new stage's alpha to rise 0 -> 1")
-    p.add_argument("--stable-kimg", type=float, help="progressive: kimg per stage at alpha 1")
-    p.add_argument("--stage-batch", type=_stage_batch, help="progressive: per-resolution batch, e.g. 4:64,8:64,64:16")
-    p.add_argument("--r1-gamma", type=float, help="R1 penalty weight (StyleGAN)")
-    p.add_argument("--r1-interval", type=int, help="lazy R1 every N D steps")
-    p.add_argument("--style-mixing", type=float, help="style-mixing probability (StyleGAN)")
-    p.add_argument("--pl-weight", type=float, help="path-length regulariser weight (StyleGAN2)")
-    p.add_argument("--pl-interval", type=int, help="lazy path-length regulariser every N G steps")
-    p.add_argument("--ema-rampup", type=float, help="cap G_ema's half-life at this fraction of kimg so far")
-    p.add_argument("--model-opt", action="append", type=_model_opt, metavar="KEY=VALUE",
-                   help="any architecture field, e.g. --model-opt channel_max=64 --model-opt variant=adain")
-    p.add_argument("--train-opt", action="append", type=_model_opt, metavar="KEY=VALUE",
-                   help="any TrainConfig field without a flag of its own, e.g. --train-opt beta2=0.9")
-    p.add_argument("--num-samples", type=int, help="images in each sample grid (default 64)")
-    p.add_argument("--tick-kimg", type=float, help="kimg per log record (default 1)")
-    p.add_argument("--sample-ticks", type=int, help="sample grid every N ticks (default 2)")
-    p.add_argument("--snapshot-ticks", type=int, help="snapshot + resume state every N ticks (default 5)")
+    p.add_argument("--train-opt", action="append", type=key_value, metavar="KEY=VALUE",
+                   help="any TrainConfig field, the value as JSON (null for None), e.g. --train-opt ema_kimg=null")
     p.add_argument("--sample-sec", type=float, help="also refresh samples/latest.png every this many seconds "
                                                     "(a live preview; default: only at sample ticks)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--no-progress", action="store_true", help="print one line per tick instead of a bar")
+    add_config_flags(p)
+    arch = p.add_argument_group("architecture (not given: the recipe's value, else the architecture's default)")
+    for name, (kind, text) in MODEL_FLAGS.items():
+        arch.add_argument(flag(name), type=kind, help=text)
+    arch.add_argument("--model-opt", action="append", type=key_value, metavar="KEY=VALUE",
+                      help="any architecture field, e.g. --model-opt channel_max=64 --model-opt variant=adain")
     return p
 
 
-def _stage_batch(text: str) -> dict:
-    """"4:64,8:64,64:16" -> {"4": 64, "8": 64, "64": 16}."""
-    try:
-        pairs = [p.split(":") for p in text.split(",") if p.strip()]
-        return {str(int(r)): int(b) for r, b in pairs}
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected RES:BATCH pairs like 4:64,8:64,64:16, got {text!r}") from None
-
-
-def _model_opt(text: str) -> tuple[str, object]:
-    """"channel_max=64" -> ("channel_max", 64); values are JSON when they parse, else strings."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
-
-
-def _new_config(args, channels: int):
-    model = {k: getattr(args, k) for k in ("ngf", "ndf", "z_dim", "d_dropout", "fmap_base", "fmap_max")
-             if getattr(args, k) is not None}
+def _new_config(args, channels: int) -> TrainConfig:
+    """A new run's TrainConfig: the recipe's values, then the flags given, then --train-opt entries;
+    `channels` is the loaded data's."""
+    model = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
     model.update(dict(args.model_opt or []))
-    overrides = {k: getattr(args, k) for k in ("data", "data_size", "kimg", "batch", "seed", "lr_g", "lr_d",
-                                               "n_critic", "gp_lambda", "label_smoothing", "label_noise",
-                                               "label_flip", "ema_kimg", "num_samples", "tick_kimg", "drift",
-                                               "fade_kimg", "stable_kimg", "stage_batch", "r1_gamma",
-                                               "r1_interval", "style_mixing", "pl_weight", "pl_interval",
-                                               "ema_rampup",
-                                               "sample_ticks", "snapshot_ticks")
-                 if getattr(args, k) is not None}
     fixed = {"recipe", "arch", "model", "res", "channels"}
+    overrides = {k: v for k, v in given_config_flags(args).items() if k not in fixed}
     for key, value in args.train_opt or []:
         if key in fixed or key not in TrainConfig.__dataclass_fields__:
             raise ValueError(f"--train-opt {key}: not a TrainConfig field that may be set this way; "
                              f"choose from {', '.join(sorted(set(TrainConfig.__dataclass_fields__) - fixed))}.")
         overrides[key] = value
-    overrides.setdefault("data", "mnist")
-    return make_train_config(args.recipe or "dcgan", res=args.res or 32, channels=channels, model=model, **overrides)
+    overrides.setdefault("data", _default("data"))
+    return make_train_config(args.recipe or _default("recipe"), res=args.res or _default("res"), channels=channels,
+                             model=model, **overrides)
+
+
+def _default(name: str):
+    return TrainConfig.__dataclass_fields__[name].default
 
 
 class _StopFlag:
@@ -191,13 +131,13 @@ def _train(args, rank: int, world: int) -> int:
     if args.resume:
         run = RunDir(args.resume)
         cfg = run.read_config()
-        given = [f for f in NEW_RUN_FLAGS if getattr(args, f, None) is not None]
+        given = [f for f in new_run_flags() if getattr(args, f, None) is not None]
         if given:
+            may = [flag(k) for k in RESUME_FIELDS] + ["--device", "--threads", "--sample-sec", "--no-progress"]
             raise RunError(f"--resume continues the run as configured in {run.config_path}; "
-                           f"drop {', '.join('--' + g.replace('_', '-') for g in given)} (only --kimg, cadences, "
-                           "--lr-g, --lr-d, --device and --threads may change).")
-        for k in ("tick_kimg", "sample_ticks", "snapshot_ticks", "lr_g", "lr_d"):
-            if getattr(args, k) is not None:
+                           f"drop {', '.join(flag(g) for g in given)} (only {', '.join(may)} may change).")
+        for k in RESUME_FIELDS:
+            if k != "kimg" and getattr(args, k) is not None:
                 setattr(cfg, k, getattr(args, k))
         if not all(math.isfinite(lr) and lr > 0 for lr in (cfg.lr_g, cfg.lr_d)):
             raise RunError(f"learning rates must be positive numbers, got --lr-g {cfg.lr_g} --lr-d {cfg.lr_d}.")
@@ -217,7 +157,7 @@ def _train(args, rank: int, world: int) -> int:
             run.write_config(cfg)
             run.truncate_log(done_kimg)
     else:
-        dataset = load_dataset(args.data or "mnist", args.res or 32, channels=args.channels,
+        dataset = load_dataset(args.data or _default("data"), args.res or _default("res"), channels=args.channels,
                                size=args.data_size, seed=args.seed or 0)
         cfg = _new_config(args, dataset.channels)
         run = RunDir(args.out)
@@ -230,9 +170,9 @@ def _train(args, rank: int, world: int) -> int:
     verbose = rank == 0
     if verbose and dataset.skipped:
         print(f"Skipped {dataset.skipped} unreadable file(s), e.g. {dataset.skipped_examples[0]}", file=sys.stderr)
-    flag = _StopFlag(verbose)
-    signal.signal(signal.SIGINT, flag)
-    signal.signal(signal.SIGTERM, flag)
+    stop = _StopFlag(verbose)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
     bar = tqdm(total=cfg.kimg, unit="kimg", dynamic_ncols=True, disable=not verbose or args.no_progress,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:g} kimg [{elapsed}<{remaining}{postfix}]")
@@ -253,7 +193,7 @@ def _train(args, rank: int, world: int) -> int:
                   f"loss_G {rec['loss_G']:.4f} sec/kimg {rec['sec_per_kimg']:.2f}", flush=True)
 
     trainer = Trainer(cfg, dataset, device=device, run=run, dist_info=DistInfo(rank, world),
-                      hooks=Hooks(should_stop=lambda: flag.stop, on_step=on_step, on_tick=on_tick),
+                      hooks=Hooks(should_stop=lambda: stop.stop, on_step=on_step, on_tick=on_tick),
                       sample_sec=args.sample_sec)
     if state is not None:
         trainer.load_state_dict(state)

@@ -11,10 +11,7 @@ No UI here."""
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 import json
-import math
 import os
 import re
 import shutil
@@ -28,117 +25,16 @@ from pathlib import Path
 
 from .. import limits, paths
 from ..device import pick_device
-from ..models import ARCHITECTURES
 from .datasets import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, extract_upload
+# The form's options live in explorer.train.options; these names stay importable from here.
+from .options import FORM_FIELDS, IDENTITY_FIELDS, RUN_OPTIONS, JobError, Option, all_option_names, \
+    arch_options, config_argv, default_channels, field_notes, parse_model_opts, parse_option, \
+    recipe_options  # noqa: F401
 from .recipes import TRAINING_RECIPES, TrainConfig, make_train_config
 from .run import RunDir
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ACTIVE = ("starting", "running")
-# Fields the form shows for every recipe; the rest of a recipe's TRAINING_RECIPES entry is its own options.
-FORM_FIELDS = ("batch", "lr_g", "lr_d", "kimg", "seed")
-IDENTITY_FIELDS = ("arch", "loss", "model")  # what makes the recipe what it is: not options
-# Options every recipe has: how often the run reports, and how much data it reads.
-RUN_OPTIONS = ("tick_kimg", "snapshot_ticks", "sample_ticks", "num_samples", "data_size")
-
-
-class JobError(ValueError):
-    """A job that cannot be started, stopped or resumed as asked; the message says what to do."""
-
-
-# ------------------------------------------------------------------------------------- options
-@functools.lru_cache(maxsize=None)
-def field_notes(cls) -> dict[str, str]:
-    """{field: its trailing comment} from a config dataclass's source (house style: one comment per
-    field), so help texts come from the code that defines the field."""
-    try:
-        src = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    return dict(re.findall(r"^\s+(\w+):[^#\n]*#\s*(.+)$", src, flags=re.M))
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str        # TrainConfig field
-    kind: str        # "bool" | "int" | "float" | "text" (JSON or plain text)
-    default: object  # the recipe's value (TrainConfig's default when the recipe does not set it)
-    optional: bool   # None (an empty box) is allowed
-    help: str        # the field's comment in recipes.py
-
-
-def _option(name: str, default) -> Option:
-    f = TrainConfig.__dataclass_fields__[name]
-    ann = str(f.type)
-    kind = next((k for k in ("bool", "int", "float") if ann.startswith(k)), "text")
-    return Option(name, kind, default, "None" in ann, field_notes(TrainConfig).get(name, ""))
-
-
-def recipe_options(recipe: str) -> list[Option]:
-    """The recipe's own options: every TrainConfig field its TRAINING_RECIPES entry sets except the identity
-    fields and the form's fields, then the run options. A recipe added to TRAINING_RECIPES brings its options
-    with it, with no change here or in the tab."""
-    spec = TRAINING_RECIPES[recipe]
-    own = [_option(k, v) for k, v in spec.items() if k not in IDENTITY_FIELDS + FORM_FIELDS]
-    defaults = TrainConfig()
-    return own + [_option(k, getattr(defaults, k)) for k in RUN_OPTIONS if k not in spec]
-
-
-def all_option_names() -> list[str]:
-    """Every option of every recipe, in TrainConfig's field order (the tab makes one box per name)."""
-    names = {o.name for r in TRAINING_RECIPES for o in recipe_options(r)}
-    return [f.name for f in dataclasses.fields(TrainConfig) if f.name in names]
-
-
-def arch_options(recipe: str) -> dict[str, object]:
-    """{architecture field: the recipe's default}, for the "architecture options" hint."""
-    spec = TRAINING_RECIPES[recipe]
-    defaults = {f.name: f.default for f in dataclasses.fields(ARCHITECTURES[spec["arch"]].config)}
-    defaults.update(spec.get("model", {}))
-    return {k: v for k, v in defaults.items() if k not in ("res", "channels")}
-
-
-def parse_option(opt: Option, value):
-    """A box's value as the field's type; JobError saying what is allowed otherwise."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if opt.optional:
-            return None
-        raise JobError(f"{opt.name} needs a value ({opt.help or opt.kind}).")
-    if opt.kind == "bool":
-        word = str(value).strip().lower()
-        if word not in ("true", "false", "1", "0", "yes", "no"):
-            raise JobError(f"{opt.name} is true or false, got {value!r}.")
-        return word in ("true", "1", "yes")
-    if opt.kind == "text":
-        try:
-            return json.loads(value) if isinstance(value, str) else value
-        except json.JSONDecodeError:
-            return value
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise JobError(f"{opt.name} must be a number, got {value!r}.") from None
-    if not math.isfinite(x):
-        raise JobError(f"{opt.name} must be a finite number, got {value!r}.")
-    if opt.kind == "int":
-        if x != int(x):
-            raise JobError(f"{opt.name} must be a whole number, got {value!r}.")
-        return int(x)
-    return x
-
-
-def parse_model_opts(text: str) -> dict:
-    """"ngf=8, z_dim=16" -> {"ngf": 8, "z_dim": 16}; values are JSON when they parse."""
-    out = {}
-    for part in filter(None, (p.strip() for p in re.split(r"[,\n]", text or ""))):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise JobError(f"Architecture options are KEY=VALUE pairs separated by commas, got {part!r}.")
-        try:
-            out[key.strip()] = json.loads(value.strip())
-        except json.JSONDecodeError:
-            out[key.strip()] = value.strip()
-    return out
 
 
 # ------------------------------------------------------------------------------------- jobs
@@ -334,15 +230,16 @@ class JobManager:
                 raise ValueError(f"A job here trains at most {limits.TRAIN_KIMG:,} kimg with batches of at most "
                                  f"{limits.TRAIN_BATCH:,}; you asked for {spec.kimg:g} kimg, batch {spec.batch}. "
                                  "Longer runs: python -m explorer.train on the command line.")
-            channels = 1 if spec.data == "mnist" else 3
-            return make_train_config(spec.recipe, res=int(spec.res), channels=channels, model=spec.model,
-                                     data=spec.data, kimg=float(spec.kimg), seed=int(spec.seed), **given, **opts)
+            return make_train_config(spec.recipe, res=int(spec.res), channels=default_channels(spec.data),
+                                     model=spec.model, data=spec.data, kimg=float(spec.kimg), seed=int(spec.seed),
+                                     **given, **opts)
         except (ValueError, TypeError) as e:  # DatasetError and the configs' own messages included
             raise JobError(str(e)) from None
 
     def start(self, spec: JobSpec) -> str:
-        """Validate, make the run folder (with the upload's images), launch; returns the run name."""
-        self.validate(spec)
+        """Validate, make the run folder (with the upload's images), launch the command that makes the
+        validated TrainConfig (config_argv); returns the run name."""
+        cfg = self.validate(spec)
         self._check_capacity()
         name = spec.name or f"{spec.recipe}-{Path(spec.data).stem if spec.data != 'upload' else 'upload'}-" \
                             f"{time.strftime('%Y%m%d-%H%M%S')}"
@@ -366,13 +263,7 @@ class JobManager:
             run.root.mkdir()
             if data not in BUILTIN:
                 data = str(Path(data).expanduser().resolve())
-        args = ["--out", str(run.root), "--recipe", spec.recipe, "--data", data, "--res", str(int(spec.res)),
-                "--kimg", f"{float(spec.kimg):g}", "--seed", str(int(spec.seed)), "--device", spec.device]
-        for flag, v in (("--batch", spec.batch), ("--lr-g", spec.lr_g), ("--lr-d", spec.lr_d)):
-            if v is not None:
-                args += [flag, str(v)]
-        args += [a for k, v in spec.model.items() for a in ("--model-opt", f"{k}={json.dumps(v)}")]
-        args += [a for k, v in spec.options.items() for a in ("--train-opt", f"{k}={json.dumps(v)}")]
+        args = ["--out", str(run.root), *config_argv(dataclasses.replace(cfg, data=data)), "--device", spec.device]
         try:
             self._launch(name, args)
         except BaseException:

@@ -16,10 +16,10 @@ from .losses import LOSSES
 
 @dataclass
 class TrainConfig:
-    recipe: str = "dcgan"            # name in TRAINING_RECIPES that supplied the defaults below
+    recipe: str = "dcgan"            # name in TRAINING_RECIPES whose values fill every field not given
     arch: str = "dcgan"              # name in models.ARCHITECTURES
     model: dict = field(default_factory=dict)  # architecture config (res and channels included)
-    data: str = "mnist"              # "mnist" | "faces" | a folder or .zip of images
+    data: str = "mnist"              # "mnist" | "faces" | "emoji" | a folder or .zip of images
     res: int = 32                    # image resolution in pixels
     channels: int | None = None      # 1 or 3; None = the dataset's own (1 for mnist, 3 otherwise)
     data_size: int | None = None     # use at most this many images (faces: how many to render)
@@ -135,7 +135,7 @@ TRAINING_RECIPES: dict[str, dict] = {
 
 
 def make_train_config(recipe: str, *, res: int, channels: int, model: dict | None = None, **overrides) -> TrainConfig:
-    """ImageRecipe defaults, then overrides; `model` entries override the recipe's architecture fields."""
+    """The recipe's values, then overrides; `model` entries override the recipe's architecture fields."""
     if recipe not in TRAINING_RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(TRAINING_RECIPES)}")
     base = dict(TRAINING_RECIPES[recipe])

@@ -3,9 +3,12 @@
 The controls never ask for more than these, but any client of the API can send any value, so the
 services refuse a larger request before doing any work, with a message that names the limit and
 what was asked ("at most 64 at once; you asked for 100000000"). Raise a cap here and the sliders
-and checks that use it follow."""
+and checks that use it follow; each control's range (a Range, below) is likewise read by its slider
+and by its check."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 GRID_IMAGES = 64          # Generate tab: images in one grid (64 tiny 16 px to 1024 px ones)
 PROGAN_IMAGES = 16        # ProGAN tab: images in one view (a 4x4 grid in one picture)
@@ -23,3 +26,31 @@ NAME_CHARS = 200          # a model, run or direction name as sent (real ones ar
 TRAIN_KIMG = 100_000      # Train tab: length of one job (NVIDIA's longest FFHQ runs are 25,000 kimg)
 TRAIN_BATCH = 1024        # Train tab: global batch of one job
 TEXT_CHARS = 500          # any other typed text: a training option, architecture options, a server path
+
+
+@dataclass(frozen=True)
+class Range:
+    """A control's span: its slider's (or number box's) minimum, maximum and step, and what the
+    handler's check accepts from any client."""
+
+    lo: float
+    hi: float
+    step: float = 1
+
+
+# Control ranges, each read by its slider and by the check of what a client sends.
+PSI = Range(0.0, 1.5, 0.05)           # truncation ψ (Generate, Edit, Interpolate): 1 = none, 0 = the average image
+STYLE_PSI = Range(-1.0, 1.5, 0.05)    # the StyleGAN tab's ψ: below 0, past the average to each seed's opposite
+MIX = Range(0.0, 1.0, 0.01)           # a StyleGAN mix weight: 0 = seed A's style input, 1 = seed B's
+STYLE_INPUTS = 18                     # StyleGAN tab: mix sliders, as many as a 1024 px model's style inputs
+NOISE_LAYERS = 18                     # StyleGAN tab: noise sliders, as many as a 1024 px StyleGAN's layers
+CUTOFF = Range(0, STYLE_INPUTS)       # truncation cutoff: the first N style inputs are truncated
+NOISE_STRENGTH = Range(0.0, 2.0, 0.05)      # per-layer noise, times its learned scale (as render.style checks)
+DIRECTION_STRENGTH = Range(-5.0, 5.0, 0.1)  # a direction's strength, in standard deviations of the latents
+VARIATION_RENDERS = Range(2, VARIATIONS)    # StyleGAN stochastic variation: renders at once
+FOUND = Range(1, DIRECTIONS_FOUND)    # Edit tab: directions one SeFa or PCA search returns
+ALPHA = Range(0.0, 1.0, 0.01)         # ProGAN fade-in: 0 = the previous stage upsampled, 1 = the new layers
+T = Range(0.0, 1.0, 0.01)             # ProGAN interpolation: 0 = seed A, 1 = seed B
+PATH_FRAMES = Range(2, FRAMES)        # Interpolate tab: frames of one path
+FPS = Range(1, 60)                    # Interpolate tab: frames per second of an export
+METRIC_N = Range(2, METRIC_SAMPLES)   # Metrics tab: samples of one measurement

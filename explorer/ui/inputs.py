@@ -49,6 +49,16 @@ def whole(value, what: str, lo: int, hi: int) -> int:
     return int(x)
 
 
+def within(value, what: str, span: limits.Range) -> float:
+    """A finite number in one of limits' control ranges (the slider's own)."""
+    return number(value, what, span.lo, span.hi)
+
+
+def whole_within(value, what: str, span: limits.Range) -> int:
+    """A whole number in one of limits' control ranges."""
+    return whole(value, what, int(span.lo), int(span.hi))
+
+
 def _asked(x, hi) -> str:
     return "you asked for" if x > hi else "got"  # NaN compares False: "got"
 
@@ -78,7 +88,8 @@ def choice(value, what: str, choices) -> str:
 
 def seeds(value, what: str, max_count: int, repeats: bool = False) -> list[int]:
     """parse_seeds on a text box's value; what names the count for the limit ("images per grid")."""
+    value = text(value, "The seed list", limits.SEEDS_TEXT_CHARS)
     try:
-        return parse_seeds(text(value, "The seed list", limits.SEEDS_TEXT_CHARS), max_count, what, repeats)
-    except ValueError as e:
+        return parse_seeds(value, max_count, what, repeats)
+    except ValueError as e:  # parse_seeds says what is wrong with the list
         raise gr.Error(str(e)) from None

@@ -115,10 +115,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args, rank: int, world: int) -> int:
-    from tqdm import tqdm
-
+    """Set up the processes, the run (new or resumed) and the console, then fit."""
     from .loop import DistInfo, Hooks, Trainer
 
+    device = _init_processes(args, world)
+    # The run: a new one from the flags, or the one named by --resume with its config.json and resume state.
+    cfg, dataset, run, state = (_resume_run if args.resume else _new_run)(args, rank)
+    if world > 1:
+        torch.distributed.barrier()  # rank 0 has written the run directory
+
+    # The console and Ctrl-C, then the Trainer, restored from the resume state when there is one.
+    verbose = rank == 0
+    if verbose and dataset.skipped:
+        print(f"Skipped {dataset.skipped} unreadable file(s), e.g. {dataset.skipped_examples[0]}", file=sys.stderr)
+    stop = _StopFlag(verbose)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    console = _Console(cfg.kimg, verbose, per_tick=args.no_progress)
+    trainer = Trainer(cfg, dataset, device=device, run=run, dist_info=DistInfo(rank, world),
+                      hooks=Hooks(should_stop=lambda: stop.stop, on_step=console.on_step, on_tick=console.on_tick),
+                      sample_sec=args.sample_sec)
+    if state is not None:
+        trainer.load_state_dict(state)
+        trainer.ensure_snapshot()  # the resume point's snapshot, if a kill came between the two
+        console.bar.n = trainer.kimg
+    if verbose:
+        print(f"{'Resuming' if state else 'Training'} {cfg.recipe} on {cfg.data} ({len(dataset)} images, "
+              f"{dataset.channels}x{cfg.res}x{cfg.res}) on {device}" + (f" x{world} processes" if world > 1 else "")
+              + f" -> {run.root}", file=sys.stderr, flush=True)
+    return _fit(trainer, run, cfg, console, verbose)
+
+
+def _init_processes(args, world: int) -> torch.device:
+    """The device, and under torchrun the process group (NCCL on CUDA, one GPU per local rank; gloo on CPU);
+    torch threads as asked (one per process when several share a CPU)."""
     device = pick_device(args.device)
     if world > 1:
         backend = "nccl" if device.type == "cuda" else "gloo"
@@ -127,84 +157,83 @@ def _train(args, rank: int, world: int) -> int:
             torch.cuda.set_device(device)
         torch.distributed.init_process_group(backend=backend)
     set_threads(args.threads if args.threads else (1 if world > 1 and device.type == "cpu" else None))
+    return device
 
-    if args.resume:
-        run = RunDir(args.resume)
-        cfg = run.read_config()
-        given = [f for f in new_run_flags() if getattr(args, f, None) is not None]
-        if given:
-            may = [flag(k) for k in RESUME_FIELDS] + ["--device", "--threads", "--sample-sec", "--no-progress"]
-            raise RunError(f"--resume continues the run as configured in {run.config_path}; "
-                           f"drop {', '.join(flag(g) for g in given)} (only {', '.join(may)} may change).")
-        for k in RESUME_FIELDS:
-            if k != "kimg" and getattr(args, k) is not None:
-                setattr(cfg, k, getattr(args, k))
-        if not all(math.isfinite(lr) and lr > 0 for lr in (cfg.lr_g, cfg.lr_d)):
-            raise RunError(f"learning rates must be positive numbers, got --lr-g {cfg.lr_g} --lr-d {cfg.lr_d}.")
-        if rank == 0:
-            run.remove_temp_files()  # a killed process's half-written files
-        state = run.load_resume() if run.resume_path.is_file() else None
-        if state is None and rank == 0:
-            print(f"{run.root} saved no resume state before it ended; starting it again from the beginning.",
-                  file=sys.stderr, flush=True)
-        done_kimg = state["counters"]["cur_nimg"] / 1000.0 if state else 0.0
-        if args.kimg is not None:
-            if args.kimg <= done_kimg:
-                raise RunError(f"{run.root} has already trained {done_kimg:g} kimg; pass a larger --kimg to extend it.")
-            cfg.kimg = args.kimg
-        dataset = load_dataset(cfg.data, cfg.res, channels=cfg.channels, size=cfg.data_size, seed=cfg.seed)
-        if rank == 0:
-            run.write_config(cfg)
-            run.truncate_log(done_kimg)
-    else:
-        dataset = load_dataset(args.data or _default("data"), args.res or _default("res"), channels=args.channels,
-                               size=args.data_size, seed=args.seed or 0)
-        cfg = _new_config(args, dataset.channels)
-        run = RunDir(args.out)
-        if rank == 0:
-            run.create(cfg)
-        state = None
-    if world > 1:
-        torch.distributed.barrier()
 
-    verbose = rank == 0
-    if verbose and dataset.skipped:
-        print(f"Skipped {dataset.skipped} unreadable file(s), e.g. {dataset.skipped_examples[0]}", file=sys.stderr)
-    stop = _StopFlag(verbose)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+def _new_run(args, rank: int):
+    """(cfg, dataset, run, None) for --out: the data first (its channels), then the config, then the folder."""
+    dataset = load_dataset(args.data or _default("data"), args.res or _default("res"), channels=args.channels,
+                           size=args.data_size, seed=args.seed or 0)
+    cfg = _new_config(args, dataset.channels)
+    run = RunDir(args.out)
+    if rank == 0:
+        run.create(cfg)
+    return cfg, dataset, run, None
 
-    bar = tqdm(total=cfg.kimg, unit="kimg", dynamic_ncols=True, disable=not verbose or args.no_progress,
-               bar_format="{l_bar}{bar}| {n:.1f}/{total:g} kimg [{elapsed}<{remaining}{postfix}]")
-    last = {"sec_per_kimg": None}
 
-    def on_step(info):
-        bar.n = info["kimg"]
+def _resume_run(args, rank: int):
+    """(cfg, dataset, run, resume state or None) for --resume: the run's config.json with the RESUME_FIELDS
+    given changed; any other flag that shapes a run is refused."""
+    run = RunDir(args.resume)
+    cfg = run.read_config()
+    given = [f for f in new_run_flags() if getattr(args, f, None) is not None]
+    if given:
+        may = [flag(k) for k in RESUME_FIELDS] + ["--device", "--threads", "--sample-sec", "--no-progress"]
+        raise RunError(f"--resume continues the run as configured in {run.config_path}; "
+                       f"drop {', '.join(flag(g) for g in given)} (only {', '.join(may)} may change).")
+    for k in RESUME_FIELDS:
+        if k != "kimg" and getattr(args, k) is not None:
+            setattr(cfg, k, getattr(args, k))
+    if not all(math.isfinite(lr) and lr > 0 for lr in (cfg.lr_g, cfg.lr_d)):
+        raise RunError(f"learning rates must be positive numbers, got --lr-g {cfg.lr_g} --lr-d {cfg.lr_d}.")
+    if rank == 0:
+        run.remove_temp_files()  # a killed process's half-written files
+    state = run.load_resume() if run.resume_path.is_file() else None
+    if state is None and rank == 0:
+        print(f"{run.root} saved no resume state before it ended; starting it again from the beginning.",
+              file=sys.stderr, flush=True)
+    done_kimg = state["counters"]["cur_nimg"] / 1000.0 if state else 0.0
+    if args.kimg is not None:
+        if args.kimg <= done_kimg:
+            raise RunError(f"{run.root} has already trained {done_kimg:g} kimg; pass a larger --kimg to extend it.")
+        cfg.kimg = args.kimg
+    dataset = load_dataset(cfg.data, cfg.res, channels=cfg.channels, size=cfg.data_size, seed=cfg.seed)
+    if rank == 0:
+        run.write_config(cfg)
+        run.truncate_log(done_kimg)
+    return cfg, dataset, run, state
+
+
+class _Console:
+    """What a person at the terminal sees: a kimg bar with the losses and speed, or with per_tick one line
+    per tick (the job manager's console.log). Silent on ranks other than 0."""
+
+    def __init__(self, total_kimg: float, verbose: bool, per_tick: bool):
+        from tqdm import tqdm
+
+        self.verbose, self.per_tick, self.sec_per_kimg = verbose, per_tick, None
+        self.bar = tqdm(total=total_kimg, unit="kimg", dynamic_ncols=True, disable=not verbose or per_tick,
+                        bar_format="{l_bar}{bar}| {n:.1f}/{total:g} kimg [{elapsed}<{remaining}{postfix}]")
+
+    def on_step(self, info: dict) -> None:
+        self.bar.n = info["kimg"]
         post = f"D {info['loss_D']:.3f} G {info['loss_G']:.3f}"
-        if last["sec_per_kimg"] is not None:
-            post += f" {last['sec_per_kimg']:.1f} s/kimg"
-        bar.set_postfix_str(post, refresh=False)
-        bar.refresh()
+        if self.sec_per_kimg is not None:
+            post += f" {self.sec_per_kimg:.1f} s/kimg"
+        self.bar.set_postfix_str(post, refresh=False)
+        self.bar.refresh()
 
-    def on_tick(rec):
-        last["sec_per_kimg"] = rec["sec_per_kimg"]
-        if verbose and args.no_progress:
+    def on_tick(self, rec: dict) -> None:
+        self.sec_per_kimg = rec["sec_per_kimg"]
+        if self.verbose and self.per_tick:
             print(f"tick {rec['tick']} kimg {rec['kimg']:.1f} loss_D {rec['loss_D']:.4f} "
                   f"loss_G {rec['loss_G']:.4f} sec/kimg {rec['sec_per_kimg']:.2f}", flush=True)
 
-    trainer = Trainer(cfg, dataset, device=device, run=run, dist_info=DistInfo(rank, world),
-                      hooks=Hooks(should_stop=lambda: stop.stop, on_step=on_step, on_tick=on_tick),
-                      sample_sec=args.sample_sec)
-    if state is not None:
-        trainer.load_state_dict(state)
-        trainer.ensure_snapshot()  # the resume point's snapshot, if a kill came between the two
-        bar.n = trainer.kimg
-    if verbose:
-        print(f"{'Resuming' if state else 'Training'} {cfg.recipe} on {cfg.data} ({len(dataset)} images, "
-              f"{dataset.channels}x{cfg.res}x{cfg.res}) on {device}" + (f" x{world} processes" if world > 1 else "")
-              + f" -> {run.root}", file=sys.stderr, flush=True)
-    # status.json: "running" with this pid now; how it ended, below. A process killed outright leaves
-    # "running" behind with a dead pid, which watchers (explorer.train.jobs) report as crashed.
+
+def _fit(trainer, run: RunDir, cfg: TrainConfig, console: _Console, verbose: bool) -> int:
+    """Train, keeping status.json current: "running" with this pid now, then how it ended. A process killed
+    outright leaves "running" behind with a dead pid, which watchers (explorer.train.jobs) report as crashed.
+    Returns the exit code: 0, or 1 for a failure explained on the console (diverged, disk full)."""
     if verbose:
         run.write_status("running", pid=os.getpid(), kimg=trainer.kimg, total_kimg=cfg.kimg)
     try:
@@ -220,14 +249,14 @@ def _train(args, rank: int, world: int) -> int:
                 pass
         if failure is None:
             raise
-        bar.close()
+        console.bar.close()
         if verbose:
             print(f"\nerror: {failure}", file=sys.stderr, flush=True)
         return 1
     if verbose:
         run.write_status("stopped" if status == "stopped" else "finished", pid=os.getpid(), kimg=trainer.kimg,
                          total_kimg=cfg.kimg)
-    bar.close()
+    console.bar.close()
     if verbose:
         if status == "stopped":
             print(f"Stopped at {trainer.kimg:.1f} kimg. Continue with: python -m explorer.train --resume {run.root}",

@@ -78,8 +78,8 @@ def path_lengths(img: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) -> to
 
 @dataclass(frozen=True)
 class GANLoss:
-    d_loss: Callable[..., torch.Tensor]             # (real_logits, fake_logits[, real_targets, fake_targets]) -> D's loss
-    g_loss: Callable[[torch.Tensor], torch.Tensor]  # fake_logits -> G's loss
+    d_loss: Callable[..., torch.Tensor]             # (real, fake logits[, real, fake targets]) -> D's loss
+    g_loss: Callable[[torch.Tensor], torch.Tensor]  # fake logits -> G's loss
     soft_targets: bool = False  # D's loss takes targets, so label smoothing, noise and flips apply to it
     critic: bool = False        # D is a critic (unbounded scores): its Wasserstein estimate is logged as "wdist"
     # The penalties (gradient penalty, drift, R1, path length) are not part of a loss: each applies

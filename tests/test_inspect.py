@@ -153,3 +153,52 @@ def test_a_spectrum_peaks_at_the_frequency_drawn_and_a_checkerboard_at_nyquist()
     assert tuple(np.argwhere(spectrum_db(checker) > -1)[0]) == (0, 0)  # (-0.5, -0.5) cycles per pixel
     pic, text = spectrum_picture(db)
     assert pic.shape[0] > 256 and pic.shape[2] == 3 and "cycles per pixel" in text
+
+
+# --- dissection ------------------------------------------------------------------------------------
+
+def _seed_ws(G):
+    def ws_for_seeds(seeds):
+        z = torch.stack([torch.randn(G.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
+        return G.mapping(z)
+    return ws_for_seeds
+
+
+def _tiny_segmenter():
+    from explorer.attributes.parts import PartSegmenter, SegmenterConfig
+
+    torch.manual_seed(3)
+    return PartSegmenter(SegmenterConfig(res=16, widths=[4, 8])).eval().requires_grad_(False)
+
+
+def test_dissection_counts_are_the_iou_of_firing_and_the_segmentation(tmp_path):
+    """Recount every unit's IoU with each part by hand from the same captures, at the thresholds it chose."""
+    import torch.nn.functional as F
+
+    from explorer.inspect.dissect import Dissection, dissect
+
+    G, seg = tiny("stylegan"), _tiny_segmenter()
+    d = dissect(G, draw(G), _seed_ws(G), "b8.conv1", seg, samples=6, batch=4)
+    assert len(d.iou) == G.feature_layers()[2][1].bias.shape[0] and len(d.iou[0]) == len(seg.cfg.parts)
+    fires, labels = [], []
+    with torch.no_grad():
+        for chunk in ([0, 1, 2, 3], [4, 5]):  # the same batches (a batch's sums may differ in the last bit)
+            got = capture(G, draw(G), _seed_ws(G)(chunk), keys=["b8.conv1"])
+            a = F.interpolate(got.features["b8.conv1"], size=(16, 16), mode="bilinear", align_corners=False)
+            fires.append((a > torch.tensor(d.threshold).view(1, -1, 1, 1)).numpy())      # [n, C, 16, 16]
+            labels.append(seg.coverage(got.image).argmax(1).numpy())                     # [n, 16, 16]
+    fires, labels = np.concatenate(fires), np.concatenate(labels)
+    for u in range(fires.shape[1]):
+        for p in range(len(seg.cfg.parts)):
+            inter = (fires[:, u] & (labels == p)).sum()
+            union = (fires[:, u] | (labels == p)).sum()
+            assert d.iou[u][p] == pytest.approx(inter / union if union else 0.0, abs=1e-4)
+    # About the top 1 % of each unit's activations fire (a quantile from a subsample of positions).
+    share = fires.mean(axis=(0, 2, 3))
+    assert np.median(share) < 0.1
+    back = Dissection.load(d.save(tmp_path))
+    assert back == d
+    best = d.best(d.parts[0], k=3)
+    assert [iou for _, iou in best] == sorted([iou for _, iou in best], reverse=True)
+    with pytest.raises(ValueError, match="not a part"):
+        d.best("tail")

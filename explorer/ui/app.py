@@ -6,6 +6,7 @@ import gradio as gr
 
 from .. import __version__
 from . import gradio_fixes
+from .common import Opener, TabHandle, chain, listed
 from .edit_tab import create_edit_tab
 from .generate_tab import create_generate_tab
 from .interp_tab import create_interp_tab
@@ -13,15 +14,23 @@ from .metrics_tab import create_metrics_tab
 from .progan_tab import create_progan_tab
 from .services import Services
 from .stylegan_tab import create_stylegan_tab
-from .train_tab import create_train_tab, wire_open_in_explorer
+from .train_tab import create_train_tab
 
+# The tabs, in the order they are shown: each create(services) lays its tab out, wires its own events and
+# returns its TabHandle. A new tab is one more line here.
+TABS = (
+    create_generate_tab,
+    create_progan_tab,
+    create_stylegan_tab,
+    create_edit_tab,
+    create_interp_tab,
+    create_train_tab,
+    create_metrics_tab,
+)
+
+# Pictures are sent small and enlarged by the page: with hard pixel edges (common.image_output's class).
 CSS = """
-#gen-grid img { image-rendering: pixelated; object-fit: contain; }
-#pg-image img, #pg-strip img, #pg-interp img { image-rendering: pixelated; object-fit: contain; }
-#sg-a img, #sg-mix img, #sg-b img, #sg-var img, #sg-heat img, #sg-matrix img {
-  image-rendering: pixelated; object-fit: contain; }
-#ed-original img, #ed-edited img, #ip-picture img { image-rendering: pixelated; object-fit: contain; }
-#tr-grid img, #tr-snap-img img { image-rendering: pixelated; object-fit: contain; }
+.pixelated img { image-rendering: pixelated; object-fit: contain; }
 """
 
 # launch() options shared by app.py and the tests: no run history in localStorage (a slider app
@@ -37,37 +46,37 @@ def build_app(services: Services) -> gr.Blocks:
     with gr.Blocks(title="GAN Explorer", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(HEADER)
         with gr.Tabs() as tabs:
-            gen = create_generate_tab(services)
-            pg = create_progan_tab(services)
-            sg = create_stylegan_tab(services)
-            ed = create_edit_tab(services)
-            ip = create_interp_tab(services)
-            tr = create_train_tab(services)
-            mt = create_metrics_tab(services)
-        # On every page load: rescan the models (a run may have finished since the server started),
-        # then draw the first grid.
-        demo.load(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]], api_visibility="private"
-                  ).then(gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
-                         [gen["grid"], gen["info"]], api_visibility="private")
-        demo.load(pg["refresh_open_fn"], pg["open_inputs"], [pg["model"], pg["empty"], *pg["open_outputs"]],
-                  api_visibility="private")
-        demo.load(sg["refresh_open_fn"], sg["inputs"], [sg["model"], sg["empty"], *sg["open_outputs"]],
-                  api_visibility="private")
-        demo.load(ed["refresh_fn"], [ed["model"]], [ed["model"], *ed["refresh_outputs"]], api_visibility="private")
-        demo.load(ip["refresh_fn"], ip["open_inputs"], [ip["model"], *ip["refresh_outputs"]], api_visibility="private")
-        # The Train tab: on load, select the running job (a reload re-attaches); "Open in explorer" picks
-        # the snapshot in the tab that fits it and draws it there.
-        demo.load(tr["load_fn"], [tr["run"]], [tr["run"]], api_visibility="private")
-        demo.load(mt["refresh_fn"], [mt["model"]], [mt["model"], mt["table"], mt["curve"]],
-                  api_visibility="private").then(mt["estimate_fn"], [mt["model"], mt["metrics"], mt["n"], mt["nets"]],
-                                                 [mt["estimate"]], api_visibility="private")
-        wire_open_in_explorer(services, tr, tabs, {
-            "generate": (gen["model"], [(gen["refresh_fn"], [gen["model"]], [gen["model"], gen["empty"]]),
-                                        (gen["generate_if_any_fn"], [gen["model"], gen["seeds"], gen["psi"]],
-                                         [gen["grid"], gen["info"]])]),
-            "progan": (pg["model"], [(pg["refresh_open_fn"], pg["open_inputs"],
-                                      [pg["model"], pg["empty"], *pg["open_outputs"]])]),
-            "stylegan": (sg["model"], [(sg["refresh_open_fn"], sg["inputs"],
-                                        [sg["model"], sg["empty"], *sg["open_outputs"]])])})
+            handles = [create(services) for create in TABS]
+        for handle in handles:
+            # On every page load: each tab rescans what it lists (a run may have finished since the server
+            # started) and draws its first picture.
+            chain(demo.load, handle.on_load, api_visibility="private")
+        for handle in handles:
+            if handle.opener is not None:
+                wire_open(services, handle.opener, tabs, [h for h in handles if h.open_model is not None])
     demo.queue(api_open=False, max_size=64, default_concurrency_limit=2)
     return demo
+
+
+def wire_open(services: Services, opener: Opener, tabs: gr.Tabs, targets: list[TabHandle]) -> None:
+    """"Open in explorer": select the tab that fits the model, pick the model in that tab's (rescanned)
+    list and run the tab's open_model steps. Tabs that need a capability are tried before those that
+    take any model."""
+    target = gr.State(None)  # the chosen tab's id, which gates the steps below
+    order = [(h.id, h.capability) for h in targets if h.capability] + \
+        [(h.id, h.capability) for h in targets if not h.capability]
+
+    def choose(*values):
+        tab, name = opener.choose(order, *values)
+        picker = next(h for h in targets if h.id == tab)
+        names = [m.name for m in listed(services, picker.capability)]
+        return (gr.Tabs(selected=tab), tab,
+                *(gr.update(choices=names, value=name) if h.id == tab else gr.skip() for h in targets))
+
+    event = opener.button.click(choose, opener.inputs, [tabs, target, *(h.model for h in targets)],
+                                api_name=opener.api_name)
+    for h in targets:
+        for fn, step_inputs, outputs in h.open_model:
+            def gated(t, *args, fn=fn, tab=h.id, n=len(outputs)):
+                return fn(*args) if t == tab else (gr.skip(),) * n
+            event = event.then(gated, [target, *step_inputs], outputs, api_visibility="private")

@@ -7,9 +7,11 @@ import time
 import gradio as gr
 
 from .. import limits
+from ..edit.latents import parse_seeds
 from ..render import GridRequest, RenderError
-from . import LIVE, RENDER, inputs, recipe_ui
-from .recipe_ui import offers_psi, psi_control
+from . import LIVE, RENDER, image_recipe_ui, inputs
+from .common import (TabHandle, find_entry, image_output, offers_psi, psi_control, psi_value, refresh_models, slider,
+                     squeeze, user_errors)
 from .import_panel import create_import_panel
 from .services import Services
 
@@ -38,34 +40,45 @@ def describe(entry, meta: dict, n: int, ms: float) -> str:
 
 def generate(services: Services, model_name: str | None, seeds_text: str, psi: float):
     """Handler: (grid uint8 [H, W, C], info markdown). Problems become gr.Error sentences."""
-    model_name = inputs.name(model_name, "Model")
-    if not model_name:
-        raise gr.Error("No model is selected. Train or import one, then press Refresh list.")
-    entry = services.find_model(model_name)
-    if entry is None:
-        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    entry = find_entry(services, model_name)
     seeds = inputs.seeds(seeds_text, "images per grid", MAX_SEEDS)
-    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5) if offers_psi(entry) else 1.0  # no ψ: nothing to pull
-    try:
+    psi = psi_value(psi, entry)
+    with user_errors(ValueError, RenderError):
         t0 = time.perf_counter()
         grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), psi))
         ms = (time.perf_counter() - t0) * 1000
         _, meta = services.renderer.model(entry.path)
-    except (ValueError, RenderError) as e:
-        raise gr.Error(str(e)) from None
-    if grid.shape[2] == 1:
-        grid = grid[:, :, 0]
-    return grid, describe(entry, meta, len(seeds), ms)
+    return squeeze(grid), describe(entry, meta, len(seeds), ms)
 
 
 def refresh(services: Services, current: str | None):
-    """Handler: the rescanned model list, keeping the current choice when it still exists."""
-    names = [m.name for m in services.models()]
-    value = current if current in names else (names[0] if names else None)
-    return gr.update(choices=names, value=value), gr.update(visible=not names)
+    """Handler: the rescanned model list, keeping the current choice when it still exists; the empty-state hint."""
+    return refresh_models(services, current)
 
 
-def create_generate_tab(services: Services) -> dict:
+# --- the image recipe ------------------------------------------------------------------------------
+
+
+def build_recipe(services: Services, model, seeds, psi):
+    picture, _ = generate(services, model, seeds, psi)
+    entry = services.find_model(model)
+    return image_recipe_ui.new_recipe(services, entry, "generate", parse_seeds(seeds, MAX_SEEDS),
+                                      truncation_psi=float(psi) if offers_psi(entry) else 1.0), picture
+
+
+def restore_recipe(services: Services, r, entry):
+    """Updates for [model, seeds, psi, grid, info]."""
+    image_recipe_ui.check_psi(r, limits.PSI)
+    seeds = ", ".join(map(str, r.seeds))
+    psi = r.truncation_psi if offers_psi(entry) else 1.0
+    return (entry.name, seeds, gr.update(value=psi, visible=offers_psi(entry)),
+            *generate(services, entry.name, seeds, psi))
+
+
+# --- layout and wiring -----------------------------------------------------------------------------
+
+
+def create_generate_tab(services: Services) -> TabHandle:
     names = [m.name for m in services.models()]
     with gr.Tab("Generate", id="generate"):
         empty = gr.Markdown(EMPTY_TEXT, visible=not names, elem_id="gen-empty")
@@ -78,15 +91,14 @@ def create_generate_tab(services: Services) -> dict:
         with gr.Row():
             seeds = gr.Textbox("0-15", label="Seeds", info="whole numbers and ranges, e.g. 1-8, 42",
                                max_lines=1, scale=3, elem_id="gen-seeds")
-            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ",
-                            info="1 = no truncation; towards 0 = closer to the average image",
-                            visible=offers_psi(services.find_model(names[0]) if names else None),
-                            scale=3, elem_id="gen-psi")
+            psi = slider(limits.PSI, 1.0, label="Truncation ψ",
+                         info="1 = no truncation; towards 0 = closer to the average image",
+                         visible=offers_psi(services.find_model(names[0]) if names else None),
+                         scale=3, elem_id="gen-psi")
             go = gr.Button("Generate", variant="primary", scale=1, min_width=120, elem_id="gen-button")
-        grid = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=520,
-                        elem_id="gen-grid")
+        grid = image_output("Images", 520, "gen-grid")
         info = gr.Markdown(elem_id="gen-info")
-        rec = recipe_ui.recipe_row("gen")
+        rec = image_recipe_ui.recipe_row("gen")
         create_import_panel(services, model)
 
     def _generate(m, s, p):
@@ -95,20 +107,22 @@ def create_generate_tab(services: Services) -> dict:
     def _refresh(m):
         return refresh(services, m)
 
-    def _psi_control(m):
-        return psi_control(services, m)
-
     def _generate_if_any(m, s, p):
         return generate(services, m, s, p) if m else (gr.skip(), gr.skip())
 
-    inputs, outputs = [model, seeds, psi], [grid, info]
-    gr.on([go.click, seeds.submit, model.input], _generate, inputs, outputs, api_name="generate",
+    controls, outputs = [model, seeds, psi], [grid, info]
+    gr.on([go.click, seeds.submit, model.input], _generate, controls, outputs, api_name="generate",
           trigger_mode="always_last", **RENDER)
-    psi.input(_generate, inputs, outputs, api_name="generate_psi", **LIVE)
+    psi.input(_generate, controls, outputs, api_name="generate_psi", **LIVE)
     # Every way a model is chosen (a pick, a page load, Refresh, Open in explorer, a recipe) shows or hides ψ.
-    model.change(_psi_control, [model], [psi], api_visibility="private", concurrency_limit=None)
+    model.change(lambda m: psi_control(services, m), [model], [psi], api_visibility="private",
+                 concurrency_limit=None)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
-    recipe_ui.wire_generate(rec, services, inputs, outputs)
-    return {"model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info,
-            "empty": empty, "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
-            "generate_if_any_fn": _generate_if_any}
+    image_recipe_ui.wire(rec, services, "generate", lambda *a: build_recipe(services, *a), controls,
+                         lambda r, e: restore_recipe(services, r, e), [*controls, *outputs], "generate")
+    # A page load and Open in explorer: rescan the models (a run may have finished since), then draw.
+    opened = ((_refresh, [model], [model, empty]), (_generate_if_any, controls, outputs))
+    return TabHandle("generate", model, on_load=opened, open_model=opened, parts={
+        "model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info, "empty": empty,
+        "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
+        "generate_if_any_fn": _generate_if_any})

@@ -13,6 +13,7 @@ import gradio as gr
 from .. import limits
 from ..importers import ImportRefused, import_checkpoint
 from . import inputs
+from .common import user_errors
 from .services import Services
 
 # The server refuses larger uploads itself (max_file_size in ui/app.py's LAUNCH_OPTIONS); this is the
@@ -44,10 +45,8 @@ def import_upload(services: Services, file_path: str | None, name: str | None):
     if size > UPLOAD_MAX_BYTES:
         raise gr.Error(f"{src.name} is {size / 2**20:.0f} MB, over the {UPLOAD_MAX_BYTES // 2**20} MB upload limit; "
                        "import it from a terminal: python -m explorer.weights import FILE --name NAME")
-    try:
+    with user_errors(ImportRefused):
         r = import_checkpoint(src, services.weights_dir, name, max_bytes=UPLOAD_MAX_BYTES, original_name=src.name)
-    except ImportRefused as e:
-        raise gr.Error(str(e)) from None
     entry = services.find_model(name)
     names = [m.name for m in services.models()]
     text = (f"Imported **{src.name}** ({r.source_format}) as **{name}**: {r.arch.upper()} {r.config['res']}×"

@@ -11,10 +11,12 @@ from ..edit import directions as dirs
 from ..edit.interp import MODES, write_gif, write_mp4
 from ..edit.image_recipe import DirectionUse
 from ..render.edit import MAX_FRAMES, MAX_KEYS, Edit
-from ..render import LIVE_PX, RenderError, display_factor, enlarge
+from ..render import RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import LIVE, inputs, recipe_ui
-from .edit_tab import NONE, _entry, _model, _whole, default_model, first_name
+from . import LIVE, image_recipe_ui, inputs
+from .common import (TabHandle, find_entry, generator, image_output, live_picture, model_list, offers_psi,
+                     psi_control, psi_value, slider, user_errors)
+from .edit_handlers import NONE, default_model, first_name
 from .services import Services
 
 KINDS = ("Keyframes", "Direction walk")
@@ -30,10 +32,10 @@ INTRO = ("**Keyframes**: the path visits the seeds in order, interpolated in *z*
 
 def _edit(services: Services, entry: ModelEntry, name: str | None, strength) -> Edit | None:
     name = inputs.name(name, "The direction")
-    strength = inputs.number(strength, "The strength (standard deviations)", -dirs.MAX_STRENGTH, dirs.MAX_STRENGTH)
+    strength = inputs.within(strength, "The strength (standard deviations)", limits.DIRECTION_STRENGTH)
     if not name or name == NONE:
         return None
-    saved = {d.name: d for d in dirs.load_directions(entry.path, _model(services, entry).w_dim)}
+    saved = {d.name: d for d in dirs.load_directions(entry.path, generator(services, entry).w_dim)}
     if name not in saved:
         raise gr.Error(f"Direction {inputs.shown(name)} is not saved beside this model; find one in the Edit tab.")
     d = saved[name]
@@ -42,13 +44,13 @@ def _edit(services: Services, entry: ModelEntry, name: str | None, strength) -> 
 
 def path(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength):
     """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
-    entry = _entry(services, model)
+    entry = find_entry(services, model)
     kind = inputs.choice(kind, "The path", KINDS)
     keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops
-    frames = _whole(frames, "Frames", 2, MAX_FRAMES)
-    psi = inputs.number(psi, "Truncation ψ", 0.0, 1.5) if recipe_ui.offers_psi(entry) else 1.0
+    frames = inputs.whole_within(frames, "Frames", limits.PATH_FRAMES)
+    psi = psi_value(psi, entry)
     edit = _edit(services, entry, direction, strength)
-    try:
+    with user_errors(RenderError):
         if kind == "Direction walk":
             if edit is None or not edit.strength:
                 raise gr.Error("A direction walk needs a direction and a strength other than 0.")
@@ -57,8 +59,6 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
             if len(keys) < 2:
                 raise gr.Error("Give at least two keyframe seeds, e.g. 0, 5, 9.")
             ws = services.edits.path(entry.path, keys, frames, mode, space, psi, (edit,) if edit else ())
-    except RenderError as e:
-        raise gr.Error(str(e)) from None
     return entry, ws, keys, edit
 
 
@@ -68,8 +68,8 @@ def choose(services: Services, model, kind, keys_text, space, mode, frames, psi,
     picked, so the direction becomes its first choice at strength 0 (a name kept from another model could
     mean another vector); else the user's direction stays while it is saved. A walk with no direction or a
     strength of 0 gets the first choice and WALK_STRENGTH, so picking "Direction walk" walks at once."""
-    entry = _entry(services, model)
-    saved = dirs.load_directions(entry.path, _model(services, entry).w_dim)
+    entry = find_entry(services, model)
+    saved = dirs.load_directions(entry.path, generator(services, entry).w_dim)
     names = [d.name for d in saved]
     if fresh or not isinstance(direction, str) or direction not in [NONE, *names]:
         direction, strength = first_name(saved), 0.0
@@ -80,28 +80,22 @@ def choose(services: Services, model, kind, keys_text, space, mode, frames, psi,
     return gr.update(choices=[NONE, *names], value=direction), strength, *shown
 
 
-def _show(picture):
-    return recipe_ui.squeeze(enlarge(picture[None], display_factor(picture.shape[0], LIVE_PX))[0])
-
-
 def preview(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame):
     """Handler: (frame picture, info)."""
     entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
-    i = _whole(frame, "Frame", 0, MAX_FRAMES)
+    i = inputs.whole(frame, "Frame", 0, MAX_FRAMES)
     i = min(i, ws.shape[0] - 1)
-    try:
+    with user_errors(RenderError):
         im = services.edits.frame(entry.path, ws, i)
-    except RenderError as e:
-        raise gr.Error(str(e)) from None
     where = "walk" if kind == "Direction walk" else f"{mode} in {services.edits.space(entry.path) if space == 'w' else 'z'}"
-    return _show(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where} · {im.ms:.1f} ms"
+    return live_picture(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where} · {im.ms:.1f} ms"
 
 
 def export(services: Services, fmt: str, model, kind, keys_text, space, mode, frames, psi, direction, strength,
            fps, progress=None):
     """Handler: the path written as a GIF or an MP4 under Services.export_path; (file path, info)."""
     entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
-    fps = inputs.number(fps, "Frames per second", 1, 60)
+    fps = inputs.within(fps, "Frames per second", limits.FPS)
     side = entry.res * display_factor(entry.res)  # each exported frame is side x side pixels, held in memory
     most = max(2, limits.EXPORT_PIXELS // side**2)
     if ws.shape[0] > most:
@@ -123,10 +117,10 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
 def build_recipe(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, fps,
                  frame):
     entry, ws, keys, edit = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
-    inputs.number(fps, "Frames per second", 1, 60)
+    inputs.within(fps, "Frames per second", limits.FPS)
     uses = [DirectionUse(direction, list(edit.vector), edit.strength, edit.std, None)] if edit else []
-    recipe = recipe_ui.new_recipe(
-        services, entry, "interpolate", keys, truncation_psi=float(psi) if recipe_ui.offers_psi(entry) else 1.0,
+    recipe = image_recipe_ui.new_recipe(
+        services, entry, "interpolate", keys, truncation_psi=float(psi) if offers_psi(entry) else 1.0,
         directions=uses,
         extra={"kind": kind, "space": space, "mode": mode, "frames": int(frames), "fps": float(fps),
                "frame": min(int(frame), ws.shape[0] - 1)})
@@ -141,12 +135,13 @@ def restore(services: Services, r, entry: ModelEntry):
     if kind not in KINDS or space not in ("z", "w") or mode not in MODES:
         raise gr.Error("This recipe's path (extra: kind, space, mode) is not one this tab draws.")
     frames, frame, fps = x.get("frames"), x.get("frame"), x.get("fps")
-    for what, v, lo, hi in (("frames", frames, 2, MAX_FRAMES), ("frame", frame, 0, MAX_FRAMES - 1), ("fps", fps, 1, 60)):
+    for what, v, lo, hi in (("frames", frames, limits.PATH_FRAMES.lo, limits.PATH_FRAMES.hi),
+                            ("frame", frame, 0, MAX_FRAMES - 1), ("fps", fps, limits.FPS.lo, limits.FPS.hi)):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
             raise gr.Error(f"The recipe's {what} must be a number from {lo} to {hi}; got {v!r}.")
     if len(r.directions) > 1:
         raise gr.Error("This tab applies one direction; the recipe has several.")
-    G = _model(services, entry)
+    G = generator(services, entry)
     direction, strength = NONE, 0.0
     if r.directions:
         u = r.directions[0]
@@ -158,10 +153,10 @@ def restore(services: Services, r, entry: ModelEntry):
                                                            dirs.latent_space(G)))
         direction, strength = u.name, u.strength
     keys = ", ".join(map(str, r.seeds))
-    psi = r.truncation_psi if recipe_ui.offers_psi(entry) else 1.0  # recipe_ui.psi_note says why
+    psi = r.truncation_psi if offers_psi(entry) else 1.0  # image_recipe_ui.psi_note says why
     shown = preview(services, entry.name, kind, keys, space, mode, frames, psi, direction, strength, frame)
     names = [NONE, *(d.name for d in dirs.load_directions(entry.path, G.w_dim))]
-    return (entry.name, kind, keys, space, mode, int(frames), gr.update(value=psi, visible=recipe_ui.offers_psi(entry)),
+    return (entry.name, kind, keys, space, mode, int(frames), gr.update(value=psi, visible=offers_psi(entry)),
             gr.update(choices=names, value=direction), strength, fps, gr.update(maximum=int(frames) - 1, value=frame),
             *shown)
 
@@ -169,7 +164,7 @@ def restore(services: Services, r, entry: ModelEntry):
 # --- layout and wiring ---------------------------------------------------------------------------
 
 
-def create_interp_tab(services: Services) -> dict:
+def create_interp_tab(services: Services) -> TabHandle:
     entries = services.models()
     names = [m.name for m in entries]
     start = default_model(entries)  # the Edit tab's: a faces StyleGAN with its shipped directions
@@ -187,10 +182,10 @@ def create_interp_tab(services: Services) -> dict:
                              "other models use z", elem_id="ip-space")
             mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", elem_id="ip-mode")
         with gr.Row():
-            frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames", elem_id="ip-frames")
-            fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="ip-fps")
-            psi = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ", elem_id="ip-psi",
-                            visible=recipe_ui.offers_psi(services.find_model(start) if start else None))
+            frames = slider(limits.PATH_FRAMES, 48, label="Frames", elem_id="ip-frames")
+            fps = slider(limits.FPS, 24, label="Frames per second", elem_id="ip-fps")
+            psi = slider(limits.PSI, 1.0, label="Truncation ψ", elem_id="ip-psi",
+                         visible=offers_psi(services.find_model(start) if start else None))
         with gr.Row():
             # The model's first choice of direction is already picked, at strength 0: a keyframe path is the
             # plain path until the strength moves (strength 0 applies nothing, and "(none)" stays in the list),
@@ -198,12 +193,11 @@ def create_interp_tab(services: Services) -> dict:
             direction = gr.Dropdown([NONE, *(d.name for d in saved)], value=first_name(saved),
                                     label="Direction (from the Edit tab)", elem_id="ip-direction",
                                     allow_custom_value=True)
-            strength = gr.Slider(-dirs.MAX_STRENGTH, dirs.MAX_STRENGTH, value=0.0, step=0.1,
-                                 label="Strength (std); a walk goes from −|s| to +|s|", elem_id="ip-strength")
+            strength = slider(limits.DIRECTION_STRENGTH, 0.0, label="Strength (std); a walk goes from −|s| to +|s|",
+                              elem_id="ip-strength")
         frame = gr.Slider(0, 47, value=0, step=1, label="Preview frame", elem_id="ip-frame")
         with gr.Row():
-            picture = gr.Image(label="Frame", type="numpy", format="png", interactive=False, height=256,
-                               elem_id="ip-picture")
+            picture = image_output("Frame", 256, "ip-picture")
             with gr.Column():
                 info = gr.Markdown(elem_id="ip-info")
                 with gr.Row():
@@ -211,7 +205,7 @@ def create_interp_tab(services: Services) -> dict:
                     mp4_btn = gr.Button("Export MP4", elem_id="ip-mp4")
                 video = gr.File(label="Export", interactive=False, elem_id="ip-file")
                 export_info = gr.Markdown(elem_id="ip-export-info")
-        rec = recipe_ui.recipe_row("ip")
+        rec = image_recipe_ui.recipe_row("ip")
 
     controls = [model, kind, keys, space, mode, frames, psi, direction, strength]
     shown = [picture, info]
@@ -226,8 +220,8 @@ def create_interp_tab(services: Services) -> dict:
         return export(services, "mp4", *args, progress=progress)
 
     def _frames(n, f):  # the frame slider spans the path
-        n = _whole(n, "Frames", 2, MAX_FRAMES)
-        return gr.update(maximum=n - 1, value=min(_whole(f, "Frame", 0, MAX_FRAMES), n - 1))
+        n = inputs.whole_within(n, "Frames", limits.PATH_FRAMES)
+        return gr.update(maximum=n - 1, value=min(inputs.whole(f, "Frame", 0, MAX_FRAMES), n - 1))
 
     def _open(*args):  # a model picked: its own first direction
         return choose(services, *args, fresh=True) if args[0] else (gr.skip(),) * 4
@@ -236,31 +230,31 @@ def create_interp_tab(services: Services) -> dict:
         return choose(services, *args, fresh=False)
 
     def _refresh(m, *rest):
-        entries = services.models()
-        names = [e.name for e in entries]
-        value = m if m in names else default_model(entries)
+        picker = model_list(services, m, fallback=default_model)
+        value = picker["value"]
         if not value:
-            return (gr.update(choices=names, value=None), *(gr.skip(),) * 4)
-        return (gr.update(choices=names, value=value), *choose(services, value, *rest, fresh=value != m))
+            return (picker, *(gr.skip(),) * 4)
+        return (picker, *choose(services, value, *rest, fresh=value != m))
 
-    live = LIVE
     gr.on([frame.input, strength.input, psi.input, space.input, mode.input, direction.input,
-           keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **live)
-    kind.input(_kind, [*controls, frame], [direction, strength, *shown], api_visibility="private", **live)
-    frames.input(_frames, [frames, frame], [frame], api_visibility="private", **live).then(
-        _preview, [*controls, frame], shown, api_visibility="private", **live)
+           keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **LIVE)
+    kind.input(_kind, [*controls, frame], [direction, strength, *shown], api_visibility="private", **LIVE)
+    frames.input(_frames, [frames, frame], [frame], api_visibility="private", **LIVE).then(
+        _preview, [*controls, frame], shown, api_visibility="private", **LIVE)
     open_inputs = [*controls, frame]
     opened = [direction, strength, *shown]
     model.input(_open, open_inputs, opened, api_name="interp_select", concurrency_limit=2)
-    model.change(lambda m: recipe_ui.psi_control(services, m), [model], [psi], api_visibility="private",
+    model.change(lambda m: psi_control(services, m), [model], [psi], api_visibility="private",
                  concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh
     refresh_btn.click(_refresh, open_inputs, [model, *opened], api_name="interp_refresh", concurrency_limit=2)
     gif_btn.click(_gif, [*controls, fps], [video, export_info], api_name="interp_gif", concurrency_limit=1)
     mp4_btn.click(_mp4, [*controls, fps], [video, export_info], api_name="interp_mp4", concurrency_limit=1)
-    recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a), [*controls, fps, frame],
-                   lambda r, e: restore(services, r, e), [*controls, fps, frame, *shown], "interp")
-    return {"model": model, "kind": kind, "keys": keys, "space": space, "mode": mode, "frames": frames, "fps": fps,
-            "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture,
-            "info": info, "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,
-            "refresh": refresh_btn, "open_inputs": open_inputs, "refresh_fn": _refresh,
-            "refresh_outputs": opened}
+    image_recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a), [*controls, fps, frame],
+                         lambda r, e: restore(services, r, e), [*controls, fps, frame, *shown], "interp")
+    # A page load: rescan the models; a model still listed keeps the user's direction.
+    on_load = ((_refresh, open_inputs, [model, *opened]),)
+    return TabHandle("interpolate", model, on_load=on_load, parts={
+        "model": model, "kind": kind, "keys": keys, "space": space, "mode": mode, "frames": frames, "fps": fps,
+        "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture, "info": info,
+        "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,
+        "refresh": refresh_btn, "open_inputs": open_inputs, "refresh_fn": _refresh, "refresh_outputs": opened})

@@ -16,9 +16,9 @@ from ..metrics.evaluate import METRICS, Job, MetricError, append_to_card, estima
 from ..metrics.features import INCEPTION_ENV, FeatureNetError
 from ..metrics.maths import SampleCountError
 from . import inputs
+from .common import TabHandle, find_entry, model_list, user_errors
 from .services import Services
 
-MAX_N = limits.METRIC_SAMPLES
 TABLE_COLUMNS = ["snapshot", "kimg", "metric", "value", "net", "n_real", "n_fake", "seconds", "date"]
 INTRO = (
     "Numbers to judge a model by, each with the **feature network** it used: `lite0` (EfficientNet-Lite0 trained "
@@ -57,7 +57,7 @@ def estimate_text(services: Services, model_name: str | None, metrics, n, nets) 
         return ""
     try:
         metrics, nets = _ticked(metrics, "Metrics"), _ticked(nets, "Feature networks")
-        n = inputs.whole(n, "Samples", 2, MAX_N)
+        n = inputs.whole_within(n, "Samples", limits.METRIC_N)
     except gr.Error as e:
         return f"⚠️ {e.message}"
     if not metrics or set(metrics) - set(METRICS) or (not nets and set(metrics) - {"sep"}) \
@@ -96,35 +96,28 @@ def show_history(services: Services, model_name: str | None):
 def measure(services: Services, model_name: str | None, metrics: list[str], n, nets: list[str],
             progress=gr.Progress()):
     """Handler: run the metrics, append them to the card; (summary markdown, this run's table, history, curve)."""
-    model_name = inputs.name(model_name, "Model")
-    if not model_name:
-        raise gr.Error("No model is selected. Pick one, or train one and press Refresh list.")
-    entry = services.find_model(model_name)
-    if entry is None:
-        raise gr.Error(f"Model {model_name!r} is no longer there; press Refresh list.")
+    entry = find_entry(services, model_name, "No model is selected. Pick one, or train one and press Refresh list.")
     metrics, nets = _ticked(metrics, "Metrics"), _ticked(nets, "Feature networks")
     if not metrics:
         raise gr.Error("Tick at least one metric.")
     if not nets and set(metrics) - {"sep"}:
         raise gr.Error("Tick at least one feature network.")
-    n = inputs.whole(n, "Samples", 2, MAX_N)
+    n = inputs.whole_within(n, "Samples", limits.METRIC_N)
     unknown = set(nets) - set(net_choices())
     if unknown:
         raise gr.Error(f"Unknown feature network(s) {sorted(unknown)}; choose from {', '.join(net_choices())}.")
     if set(metrics) - set(METRICS):
         raise gr.Error(f"Unknown metric(s) {sorted(set(metrics) - set(METRICS))}; choose from {', '.join(METRICS)}.")
     job = Job(entry.path, tuple(m for m in METRICS if m in metrics), n, tuple(nets) or ("lite0",))
-    try:
+    with user_errors(MetricError, FeatureNetError, SampleCountError, ClassifierError):
         progress(0.0, desc="loading networks")
         rows = run(job, progress=lambda f, s: progress(f, desc=s))
         append_to_card(entry.path, rows)
-    except (MetricError, FeatureNetError, SampleCountError, ClassifierError) as e:
-        raise gr.Error(str(e)) from None
     table = pd.DataFrame([{c: r.get(c) for c in TABLE_COLUMNS} for r in rows], columns=TABLE_COLUMNS)
     total = sum(r["seconds"] for r in rows)
     summary = (f"**{entry.name}** at {rows[0]['kimg'] if rows else '?'} kimg: {len(rows)} "
                f"number{'s' if len(rows) != 1 else ''} in {total:.0f} s, appended to its card.")
-    hist, curve = show_history(services, model_name)
+    hist, curve = show_history(services, entry.name)
     return summary, table, hist, curve
 
 
@@ -136,12 +129,11 @@ def _ticked(values, what: str) -> list[str]:
 
 
 def refresh(services: Services, current: str | None):
-    names = [m.name for m in services.models()]
-    value = current if current in names else (names[0] if names else None)
-    return (gr.update(choices=names, value=value), *show_history(services, value))
+    picker = model_list(services, current)
+    return (picker, *show_history(services, picker["value"]))
 
 
-def create_metrics_tab(services: Services) -> dict:
+def create_metrics_tab(services: Services) -> TabHandle:
     names = [m.name for m in services.models()]
     with gr.Tab("Metrics", id="metrics"):
         gr.Markdown(INTRO)
@@ -153,7 +145,7 @@ def create_metrics_tab(services: Services) -> dict:
             metrics = gr.CheckboxGroup([(f"{k}: {v}", k) for k, v in METRICS.items()], value=["kid"], label="Metrics",
                                        scale=3, elem_id="mt-metrics")
             with gr.Column(scale=1):
-                n = gr.Number(1000, label="Samples", precision=0, minimum=2, maximum=MAX_N,
+                n = gr.Number(1000, label="Samples", precision=0, minimum=limits.METRIC_N.lo, maximum=limits.METRIC_N.hi,
                               info="generated (and real) images; 5,000 or more for FID", elem_id="mt-n")
                 nets = gr.CheckboxGroup(net_choices(), value=nets_for(services, names[0] if names else None),
                                         label="Feature networks", elem_id="mt-nets")
@@ -196,6 +188,8 @@ def create_metrics_tab(services: Services) -> dict:
         control.input(_estimate, [model, metrics, n, nets], [how_long], api_visibility="private",
                       concurrency_limit=2, trigger_mode="always_last")
     refresh_btn.click(_refresh, [model], [model, table, curve], api_name="metrics_refresh", concurrency_limit=2)
-    return {"model": model, "metrics": metrics, "n": n, "nets": nets, "button": go, "table": table, "curve": curve,
-            "result": result, "summary": summary, "refresh_fn": _refresh, "estimate": how_long,
-            "estimate_fn": _estimate}
+    # A page load: rescan the models, show the chosen one's history, then how long measuring it takes.
+    on_load = ((_refresh, [model], [model, table, curve]), (_estimate, [model, metrics, n, nets], [how_long]))
+    return TabHandle("metrics", model, on_load=on_load, parts={
+        "model": model, "metrics": metrics, "n": n, "nets": nets, "button": go, "table": table, "curve": curve,
+        "result": result, "summary": summary, "refresh_fn": _refresh, "estimate": how_long, "estimate_fn": _estimate})

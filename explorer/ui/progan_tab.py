@@ -10,10 +10,11 @@ import gradio as gr
 
 from .. import images, limits
 from ..edit.interp import MODES
-from ..edit.latents import MAX_SEED
+from ..edit.latents import MAX_SEED, parse_seeds
 from ..render import Growth, RenderError, display_grid, growth_strip
 from ..weights import ModelEntry
-from . import LIVE, inputs, recipe_ui
+from . import LIVE, image_recipe_ui, inputs
+from .common import TabHandle, image_output, pick_entry, refresh_models, slider, squeeze, user_errors
 from .services import Services
 
 MAX_SEEDS = limits.PROGAN_IMAGES
@@ -31,24 +32,22 @@ INTRO = ("A ProGAN grows from 4×4 pixels, doubling the resolution at each stage
 
 
 def progan_models(services: Services) -> list[ModelEntry]:
-    return services.models_with("progressive")
+    return services.models_with(CAPABILITY)
+
+
+CAPABILITY = "progressive"  # the models this tab lists
 
 
 def _entry(services: Services, model_name: str | None) -> ModelEntry:
-    try:
-        return services.pick_model(inputs.name(model_name, "Model"), "progressive", "ProGAN", "does not grow")
-    except LookupError as e:
-        raise gr.Error(str(e)) from None
+    return pick_entry(services, model_name, CAPABILITY, "ProGAN", "does not grow")
 
 
 _whole = inputs.whole  # a whole number in [lo, hi] from a slider or number box, else a gr.Error
 
 
+@user_errors(RenderError)
 def _growth(services: Services, entry: ModelEntry) -> Growth:
-    try:
-        return services.renderer.growth(entry.path)
-    except RenderError as e:
-        raise gr.Error(str(e)) from None
+    return services.renderer.growth(entry.path)
 
 
 def stage_labels(g: Growth) -> str:
@@ -71,28 +70,24 @@ def render(services: Services, model_name: str | None, seeds_text: str, stage, a
     stage = _whole(stage, "Stage", 0, 10)
     seeds = inputs.seeds(seeds_text, "images per view", MAX_SEEDS)
     alpha = inputs.number(alpha, "Alpha")  # finite; render_stage says which range
-    try:
+    with user_errors(ValueError, RenderError):
         t0 = time.perf_counter()
         raw = services.renderer.render_stage(entry.path, tuple(seeds), stage, alpha)  # [N, r, r, C]
         picture = display_grid(raw)
         ms = (time.perf_counter() - t0) * 1000
-    except (ValueError, RenderError) as e:
-        raise gr.Error(str(e)) from None
     r = raw.shape[1]
     fade = " (no effect at 4×4: nothing fades in)" if stage == 0 else ""
     info = (f"**Stage {stage}: {r}×{r} pixels**, shown enlarged (nearest) · "
             f"alpha {alpha:.2f}{fade} · {len(seeds)} image{'s' if len(seeds) != 1 else ''} in {ms:.0f} ms")
-    return _squeeze(picture), info
+    return squeeze(picture), info
 
 
 def strip(services: Services, model_name: str | None, seed):
     """Handler: (path, path) of the growth-strip PNG, shown and downloadable; it embeds its recipe."""
     entry = _entry(services, model_name)
     seed = _whole(seed, "Seed", 0, MAX_SEED)
-    try:
+    with user_errors(RenderError):
         panels = services.renderer.render_growth(entry.path, seed)  # [r_s, r_s, C] for s = 0..trained
-    except RenderError as e:
-        raise gr.Error(str(e)) from None
     recipe = {"model": entry.name, "seed": seed, "stages": list(range(len(panels))), "kind": "growth-strip",
               "resolutions": [p.shape[0] for p in panels]}
     path = images.save_png(services.export_path(f"growth-strip-{entry.name}-seed{seed}.png"),
@@ -105,34 +100,54 @@ def interpolate(services: Services, model_name: str | None, seed_a, seed_b, t, m
     entry = _entry(services, model_name)
     a, b = _whole(seed_a, "Seed A", 0, MAX_SEED), _whole(seed_b, "Seed B", 0, MAX_SEED)
     mode = inputs.choice(mode, "Mode", MODES)
-    t = inputs.number(t, "t", 0.0, 1.0)
-    try:
+    t = inputs.within(t, "t", limits.T)
+    with user_errors(ValueError, RenderError):
         t0 = time.perf_counter()
         raw = services.renderer.render_interpolation(entry.path, a, b, [t], mode)  # [1, r, r, C]
         picture = display_grid(raw)
         ms = (time.perf_counter() - t0) * 1000
-    except (ValueError, RenderError) as e:
-        raise gr.Error(str(e)) from None
     r = raw.shape[1]
-    return _squeeze(picture), (f"**t = {t:.2f}** from seed {a} to seed {b}, {mode} · {r}×{r} pixels "
+    return squeeze(picture), (f"**t = {t:.2f}** from seed {a} to seed {b}, {mode} · {r}×{r} pixels "
                                f"(the trained stage) · {ms:.0f} ms")
 
 
 def refresh(services: Services, current: str | None):
     """Handler: the rescanned ProGAN model list (keeping the current choice) and the empty-state hint."""
-    names = [m.name for m in progan_models(services)]
-    value = current if current in names else (names[0] if names else None)
-    return gr.update(choices=names, value=value), gr.update(visible=not names)
+    return refresh_models(services, current, CAPABILITY)
 
 
-def _squeeze(picture):
-    return picture[:, :, 0] if picture.shape[2] == 1 else picture
+# --- the image recipe ------------------------------------------------------------------------------
+
+
+def build_recipe(services: Services, model, seeds, stage, alpha, a, b, t, mode):
+    picture, _ = render(services, model, seeds, stage, alpha)
+    extra = {"seed_a": _whole(a, "Seed A", 0, MAX_SEED), "seed_b": _whole(b, "Seed B", 0, MAX_SEED),
+             "t": inputs.within(t, "t", limits.T), "mode": inputs.choice(mode, "Mode", MODES)}
+    return image_recipe_ui.new_recipe(services, services.find_model(model), "progan", parse_seeds(seeds, MAX_SEEDS),
+                                      stage=int(stage), alpha=float(alpha), extra=extra), picture
+
+
+def restore_recipe(services: Services, r, entry: ModelEntry):
+    """Updates for [model, seeds, stage, alpha, seed A, seed B, t, mode, picture, info, interpolated, its info]."""
+    if r.stage is None or r.alpha is None:
+        raise gr.Error("This ProGAN recipe has no stage and alpha.")
+    x = r.extra
+    if x.get("mode") not in ("linear", "spherical") or not isinstance(x.get("t"), (int, float)) \
+            or not limits.T.lo <= x["t"] <= limits.T.hi:
+        raise gr.Error("The recipe's interpolation (extra: t from 0 to 1, mode linear or spherical) is invalid.")
+    stage_upd, _ = select_model(services, entry.name)
+    seeds = ", ".join(map(str, r.seeds))
+    shown = render(services, entry.name, seeds, r.stage, r.alpha)
+    a, b = x.get("seed_a", 0), x.get("seed_b", 1)
+    interp = interpolate(services, entry.name, a, b, x["t"], x["mode"])
+    stage_upd["value"] = r.stage
+    return (entry.name, seeds, stage_upd, r.alpha, a, b, x["t"], x["mode"], *shown, *interp)
 
 
 # --- layout and wiring ---------------------------------------------------------------------------
 
 
-def create_progan_tab(services: Services) -> dict:
+def create_progan_tab(services: Services) -> TabHandle:
     entries = progan_models(services)
     names = [m.name for m in entries]
     # Until a model is opened (on page load), the stage slider spans every listed model's full growth,
@@ -152,14 +167,13 @@ def create_progan_tab(services: Services) -> dict:
                                    max_lines=1, elem_id="pg-seeds")
                 stage = gr.Slider(0, top, value=top, step=1, label="Resolution stage",
                                   info="0 = 4×4, each stage doubles it", elem_id="pg-stage")
-                alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.01, label="Fade-in alpha",
-                                  info="0 = previous stage upsampled, 1 = the new layers", elem_id="pg-alpha")
+                alpha = slider(limits.ALPHA, 1.0, label="Fade-in alpha",
+                               info="0 = previous stage upsampled, 1 = the new layers", elem_id="pg-alpha")
                 go = gr.Button("Render", variant="primary", elem_id="pg-button")
             with gr.Column(scale=3):
-                image = gr.Image(label="Images", type="numpy", format="png", interactive=False, height=420,
-                                 elem_id="pg-image")
+                image = image_output("Images", 420, "pg-image")
                 info = gr.Markdown(elem_id="pg-info")
-                rec = recipe_ui.recipe_row("pg")
+                rec = image_recipe_ui.recipe_row("pg")
         gr.Markdown("### Growth strip\nOne seed at every stage, from 4×4 to the trained resolution. "
                     "An earlier stage's toRGB layer stops learning once the next stage has faded in, while "
                     "the layers it reads keep training, so its colours drift over a long run. "
@@ -169,18 +183,16 @@ def create_progan_tab(services: Services) -> dict:
                                    elem_id="pg-strip-seed")
             strip_btn = gr.Button("Render growth strip", scale=1, min_width=160, elem_id="pg-strip-button")
             download = gr.DownloadButton("Download PNG", scale=1, min_width=160, elem_id="pg-strip-file")
-        strip_img = gr.Image(label="Growth strip", type="filepath", interactive=False, height=220,
-                             elem_id="pg-strip")
+        strip_img = image_output("Growth strip", 220, "pg-strip", type="filepath")
         gr.Markdown("### Interpolation\nThe latent between two seeds, rendered at the trained stage.")
         with gr.Row():
             seed_a = gr.Number(0, label="Seed A", precision=0, minimum=0, maximum=MAX_SEED, elem_id="pg-seed-a")
             seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=MAX_SEED, elem_id="pg-seed-b")
             mode = gr.Radio(list(MODES), value="spherical", label="Path",
                             info="spherical keeps the latent's norm", elem_id="pg-mode")
-            t = gr.Slider(0.0, 1.0, value=0.5, step=0.01, label="t (0 = seed A, 1 = seed B)", elem_id="pg-t")
+            t = slider(limits.T, 0.5, label="t (0 = seed A, 1 = seed B)", elem_id="pg-t")
         with gr.Row():
-            interp_img = gr.Image(label="Interpolated", type="numpy", format="png", interactive=False, height=300,
-                                  elem_id="pg-interp")
+            interp_img = image_output("Interpolated", 300, "pg-interp")
             interp_info = gr.Markdown(elem_id="pg-interp-info")
 
     def _render(m, s, st, a):
@@ -204,23 +216,27 @@ def create_progan_tab(services: Services) -> dict:
         model_upd, empty_upd = refresh(services, m)
         return (model_upd, empty_upd, *_open(model_upd["value"], s, sd, a, b, tt, md))
 
-    live = LIVE
     gr.on([stage.input, alpha.input, seeds.submit, go.click], _render, [model, seeds, stage, alpha],
-          [image, info], api_name="progan_render", **live)
+          [image, info], api_name="progan_render", **LIVE)
     gr.on([strip_btn.click, strip_seed.submit], _strip, [model, strip_seed], [strip_img, download],
           api_name="progan_strip", concurrency_limit=2, trigger_mode="always_last")
     gr.on([t.input, mode.input, seed_a.submit, seed_b.submit], _interp, [model, seed_a, seed_b, t, mode],
-          [interp_img, interp_info], api_name="progan_interp", **live)
+          [interp_img, interp_info], api_name="progan_interp", **LIVE)
     open_inputs = [model, seeds, strip_seed, seed_a, seed_b, t, mode]
     open_outputs = [stage, alpha, image, info, strip_img, download, interp_img, interp_info]
     model.input(_open, open_inputs, open_outputs, api_name="progan_select",
                 concurrency_limit=2, trigger_mode="always_last")
     refresh_btn.click(_refresh_open, open_inputs, [model, empty, *open_outputs], api_name="progan_refresh",
                       concurrency_limit=2)
-    recipe_ui.wire_progan(rec, services, [model, seeds, stage, alpha, seed_a, seed_b, t, mode],
-                          [image, info, interp_img, interp_info])
-    return {"model": model, "seeds": seeds, "stage": stage, "alpha": alpha, "button": go, "image": image,
-            "info": info, "empty": empty, "refresh": refresh_btn, "strip_seed": strip_seed, "strip_button": strip_btn,
-            "strip": strip_img, "download": download, "seed_a": seed_a, "seed_b": seed_b, "t": t, "mode": mode,
-            "interp": interp_img, "interp_info": interp_info, "open_inputs": open_inputs,
-            "open_outputs": open_outputs, "refresh_open_fn": _refresh_open, "recipe": rec}
+    controls = [model, seeds, stage, alpha, seed_a, seed_b, t, mode]
+    image_recipe_ui.wire(rec, services, "progan", lambda *a: build_recipe(services, *a), controls,
+                         lambda r, e: restore_recipe(services, r, e),
+                         [*controls, image, info, interp_img, interp_info], "progan")
+    # A page load and Open in explorer: rescan the ProGAN models, lay the sliders out for the one chosen, draw it.
+    opened = ((_refresh_open, open_inputs, [model, empty, *open_outputs]),)
+    return TabHandle("progan", model, CAPABILITY, on_load=opened, open_model=opened, parts={
+        "model": model, "seeds": seeds, "stage": stage, "alpha": alpha, "button": go, "image": image, "info": info,
+        "empty": empty, "refresh": refresh_btn, "strip_seed": strip_seed, "strip_button": strip_btn,
+        "strip": strip_img, "download": download, "seed_a": seed_a, "seed_b": seed_b, "t": t, "mode": mode,
+        "interp": interp_img, "interp_info": interp_info, "open_inputs": open_inputs, "open_outputs": open_outputs,
+        "refresh_open_fn": _refresh_open, "recipe": rec})

@@ -243,3 +243,76 @@ def test_the_model_list_is_scanned_again_only_when_a_folder_changes(tmp_path, mo
     monkeypatch.setattr(services_module, "MODELS_TTL_S", 0.0)  # a file edited in place: found after the TTL
     s.models()
     assert len(calls) == 4
+
+
+# --- the tabs on their handles ------------------------------------------------------------------
+
+
+def _loads(demo) -> list[list[str]]:
+    """The elem_ids each page-load event writes, in the order they were wired."""
+    return [[getattr(o, "elem_id", None) for o in fn.outputs] for fn in demo.fns.values()
+            if any(t[1] == "load" for t in fn.targets)]
+
+
+def test_every_tab_gives_the_app_its_handle(app_tiny_services):
+    from explorer.ui.app import TABS
+    from explorer.ui.common import TabHandle
+
+    with gr.Blocks():
+        with gr.Tabs():
+            handles = [create(app_tiny_services) for create in TABS]
+    assert all(isinstance(h, TabHandle) for h in handles)
+    assert [h.id for h in handles] == ["generate", "progan", "stylegan", "edit", "interpolate", "train", "metrics"]
+    assert all(h.on_load for h in handles) and all((h.model is None) == (h.id == "train") for h in handles)
+    # "Open in explorer" (the Train tab's) opens snapshots in the Generate, ProGAN and StyleGAN tabs.
+    assert [h.id for h in handles if h.open_model is not None] == ["generate", "progan", "stylegan"]
+    assert [h.id for h in handles if h.opener is not None] == ["train"]
+    assert handles[0]["seeds"].elem_id == "gen-seeds" and handles[2]["mix"][0].elem_id == "sg-w0"
+    with pytest.raises(AttributeError):
+        handles[0].id = "other"  # frozen
+
+
+def test_a_tab_without_a_model_picker_is_one_more_entry_in_tabs(app_tiny_services, monkeypatch):
+    from explorer.ui import app as app_module
+    from explorer.ui.common import TabHandle
+
+    def create_extra_tab(services):
+        with gr.Tab("Extra", id="extra"):
+            note = gr.Markdown(elem_id="extra-note")
+        return TabHandle("extra", on_load=((lambda: "loaded", [], [note]),), parts={"note": note})
+
+    before = _loads(build_app(app_tiny_services))
+    monkeypatch.setattr(app_module, "TABS", (*app_module.TABS, create_extra_tab))
+    after = _loads(app_module.build_app(app_tiny_services))
+    assert after == before + [["extra-note"]]
+
+
+def test_an_error_sentence_raised_inside_a_wrapped_call_keeps_its_words():
+    """gr.Error is a ValueError: where a handler shows ValueErrors as sentences, its own gr.Error passes as it is
+    (wrapped again, its message would gain quotes)."""
+    from explorer.ui import inputs
+    from explorer.ui.common import user_errors
+
+    with pytest.raises(gr.Error) as e:
+        with user_errors(ValueError):
+            inputs.number("x", "Resolution")
+    assert e.value.message.startswith("Resolution must be")
+    with pytest.raises(gr.Error) as e:
+        with user_errors(ValueError):
+            raise ValueError("Say what to do.")
+    assert e.value.message == "Say what to do."
+    with pytest.raises(gr.Error) as e:
+        inputs.seeds("1" * 3000, "images per grid", 64)
+    assert e.value.message.startswith("The seed list is 3000 characters long")
+
+
+def test_each_control_range_is_the_one_its_engine_checks():
+    from explorer import limits
+    from explorer.edit import directions, image_recipe
+    from explorer.render import style
+
+    assert limits.NOISE_STRENGTH.lo == 0 and limits.NOISE_STRENGTH.hi == style.MAX_STRENGTH
+    span = (limits.DIRECTION_STRENGTH.lo, limits.DIRECTION_STRENGTH.hi)
+    assert span == (-directions.MAX_STRENGTH, directions.MAX_STRENGTH) == image_recipe.STRENGTH_RANGE
+    assert (limits.STYLE_PSI.lo, limits.STYLE_PSI.hi) == image_recipe.PSI_RANGE
+    assert limits.VARIATION_RENDERS.hi == style.MAX_VARIATIONS

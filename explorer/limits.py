@@ -54,3 +54,7 @@ T = Range(0.0, 1.0, 0.01)             # ProGAN interpolation: 0 = seed A, 1 = se
 PATH_FRAMES = Range(2, FRAMES)        # Interpolate tab: frames of one path
 FPS = Range(1, 60)                    # Interpolate tab: frames per second of an export
 METRIC_N = Range(2, METRIC_SAMPLES)   # Metrics tab: samples of one measurement
+INSPECT_UNITS = Range(1, 32)          # Inspect tab: units one part edit switches (the part's best)
+INSPECT_STRENGTH = Range(0.0, 1.0, 0.01)  # Inspect tab: a part edit's strength, 0 = none, 1 = the whole edit
+INSPECT_REGION = Range(0.05, 1.0, 0.05)   # Inspect tab: the edit region's side, as a fraction of the picture
+DISSECT_SAMPLES = Range(16, 1000)     # Inspect tab: samples of one dissection (the paper's ~1,000 would take a minute)

@@ -9,6 +9,7 @@ from . import gradio_fixes
 from .common import Opener, TabHandle, chain, listed
 from .edit_tab import create_edit_tab
 from .generate_tab import create_generate_tab
+from .inspect_tab import create_inspect_tab
 from .interp_tab import create_interp_tab
 from .metrics_tab import create_metrics_tab
 from .progan_tab import create_progan_tab
@@ -24,6 +25,7 @@ TABS = (
     create_stylegan_tab,
     create_edit_tab,
     create_interp_tab,
+    create_inspect_tab,
     create_train_tab,
     create_metrics_tab,
 )

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..render.edit import EditRenderer
+from ..render.inspect import InspectRenderer
 from ..render import Renderer
 from ..render.style import StyleRenderer
 from ..models import ARCHITECTURES
@@ -32,6 +33,7 @@ class Services:
     renderer: Renderer = field(init=False)
     style: StyleRenderer = field(init=False)  # the StyleGAN tab's renders, on the renderer's model cache
     edits: EditRenderer = field(init=False)   # the Edit and Interpolate tabs' renders and direction finding
+    inspect: InspectRenderer = field(init=False)  # the Inspect tab's layer views, unit edits and dissections
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
     jobs: JobManager | None = None  # training jobs in runs_dir (the Train tab); None: settings from the environment
 
@@ -40,6 +42,7 @@ class Services:
         self.renderer = Renderer(self.device)
         self.style = StyleRenderer(self.renderer)
         self.edits = EditRenderer(self.renderer, self.style)
+        self.inspect = InspectRenderer(self.renderer)
         self._export_root: Path | None = None
         if self.jobs is None:
             self.jobs = JobManager.from_env(self.runs_dir)

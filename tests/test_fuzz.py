@@ -58,10 +58,11 @@ ENDPOINTS = (
     "train_runs", "train_poll", "train_snapshot", "metrics_measure", "metrics_history", "metrics_refresh",
     "metrics_estimate",
     "train_open",
+    "inspect_select", "inspect_layer", "inspect_render", "inspect_dissect", "inspect_refresh",
 )
 # Valid but long: inputs (by elem_id) whose values above the cap are fuzzed at the cap instead.
-COSTLY = {"mt-n": 6, "ip-frames": 12}
-SLOW = {"metrics_measure": 0.3, "interp_gif": 0.4, "interp_mp4": 0.3, "edit_find": 0.6, "train_start": 0.6}
+COSTLY = {"mt-n": 6, "ip-frames": 12, "in-samples": 16}
+SLOW = {"metrics_measure": 0.3, "interp_gif": 0.4, "interp_mp4": 0.3, "edit_find": 0.6, "train_start": 0.6, "inspect_dissect": 0.3}
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 IN_PROCESS_EXAMPLES = 25
 SERVER_EXAMPLES = 3

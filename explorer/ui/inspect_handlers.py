@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gradio as gr
+import numpy as np
 
 from .. import limits
 from ..edit.latents import MAX_SEED
@@ -70,10 +71,11 @@ def select_model(services: Services, model, stage=None):
 def select_layer(services: Services, model, layer, stage=None):
     """Handler: the channel slider's range and the dissection shown for a newly chosen layer."""
     entry = _entry(services, model)
+    layer = inputs.name(layer, "Layer")
     caps = ARCHITECTURES[entry.arch].capabilities
     layers = {x.key: x for x in layers_for(services, entry, stage if caps.progressive else None)}
     if layer not in layers:
-        raise gr.Error(f"{layer!r} is not a layer of {entry.name}; its layers are {', '.join(layers)}.")
+        raise gr.Error(f"{inputs.shown(layer)} is not a layer of {entry.name}; its layers are {', '.join(layers)}.")
     return (gr.update(maximum=layers[layer].channels - 1, value=0), *dissection_view(services, model, layer))
 
 
@@ -132,9 +134,10 @@ def render(services: Services, model, seed, psi, layer, view, channel, style_see
     return squeeze(out.picture), out.view, f"{out.scale} · {out.ms:.0f} ms", out.report
 
 
-def click_centre(evt: gr.SelectData, picture):
+def click_centre(picture, evt: gr.SelectData = None):
     """Handler: where the picture was clicked, as fractions of its width and height."""
-    if evt is None or not isinstance(evt.index, (list, tuple)) or picture is None:
+    if evt is None or not isinstance(evt.index, (list, tuple)) or len(evt.index) != 2 \
+            or not isinstance(picture, np.ndarray) or picture.ndim < 2:
         return gr.skip()
     h, w = picture.shape[:2]
     x, y = evt.index

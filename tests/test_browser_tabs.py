@@ -73,7 +73,7 @@ def pick(page, elem_id: str, option: str) -> None:
 
 
 TABS = {"Generate": "#gen-grid", "ProGAN": "#pg-stage", "StyleGAN": "#sg-mix", "Edit": "#ed-find",
-        "Interpolate": "#ip-frame", "Train": "#tr-start", "Metrics": "#mt-button"}
+        "Interpolate": "#ip-frame", "Inspect": "#in-layer", "Train": "#tr-start", "Metrics": "#mt-button"}
 
 
 def test_every_tab_opens_with_its_controls(page, tabs_app):
@@ -247,3 +247,59 @@ def test_a_psi_slider_is_shown_only_for_models_it_changes(page, tabs_app):
         expect(page.locator(f"#{prefix}-psi")).to_be_hidden()
         pick(page, f"{prefix}-model", TINY_NAME)
         expect(page.locator(f"#{prefix}-psi")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def faces_app(tmp_path_factory):
+    """The app over a copy of the shipped faces StyleGAN2 and its shipped dissections."""
+    import shutil
+
+    from conftest import launch_app
+
+    from explorer import paths
+
+    root = tmp_path_factory.mktemp("app-inspect")
+    dirs = AppDirs(root / "weights", root / "runs")
+    dirs.weights.mkdir()
+    dirs.runs.mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(paths.WEIGHTS / f"stylegan2-faces{suffix}", dirs.weights)
+    shutil.copytree(paths.WEIGHTS / "stylegan2-faces.dissect", dirs.weights / "stylegan2-faces.dissect")
+    app_gen = launch_app(dirs)
+    yield next(app_gen), Services(dirs.weights, dirs.runs, torch.device("cpu"))
+    app_gen.close()
+
+
+def test_inspect_drag_a_parts_strength_and_a_channel(page, faces_app):
+    """The Inspect tab opens on the faces model's middle layer with the mouth's units; dragging the strength
+    shows the handler's picture for the final value, with the segmenter's report; the One channel view
+    follows the channel slider."""
+    from explorer.ui import inspect_handlers as h
+
+    app, services = faces_app
+    base = dict(model="stylegan2-faces", seed=0, psi=1.0, layer=h.DEFAULT_LAYER, view="All channels", channel=0,
+                style_seed=1, style_mix=0.0, noise=1.0, stage=0, alpha=1.0, part="mouth", units=8,
+                mode="Switch off (zero)", strength=0.0, size=1.0, centre=[0.5, 0.5])
+
+    def expected(**changes):
+        return h.render(services, *dict(base, **changes).values())
+
+    page.goto(app.url)
+    page.get_by_role("tab", name="Inspect").click()
+    src0 = wait_for_grid(page, None, "#in-picture img")
+    expect(page.locator("#in-layer input")).to_have_value("b16.conv1 · 16×16 · 64 ch")
+    expect(page.locator("#in-part input")).to_have_value("mouth")
+    np.testing.assert_array_equal(picture(page, src0), expected()[0])
+
+    strength = drag(page, "in-strength", 0.0, 0.9)
+    assert 0.5 < strength <= 1.0
+    src1 = wait_for_picture(page, expected(strength=strength)[0], src0, "#in-picture img")
+    assert not np.array_equal(picture(page, src1), picture(page, src0))
+    expect(page.locator("#in-report")).to_contain_text("the segmenter sees mouth")
+
+    page.locator("#in-view").get_by_text("One channel").click()
+    view0 = wait_for_grid(page, None, "#in-view-picture img")
+    channel = int(drag(page, "in-channel", 0.0, 0.5))
+    assert channel > 0
+    wait_for_picture(page, expected(strength=strength, view="One channel", channel=channel)[1], view0,
+                     "#in-view-picture img")

@@ -54,7 +54,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout, no install needed
     sys.path.insert(0, str(ROOT))
-ENDPOINTS = ("generate_psi", "progan_render", "style_render", "edit_render")
+ENDPOINTS = ("generate_psi", "progan_render", "style_render", "edit_render", "inspect_render")
 EDIT_SLOTS = 8       # explorer.ui.edit_tab.SLOTS
 STYLE_WS = 18        # explorer.ui.stylegan_tab.MAX_WS
 STYLE_LAYERS = 18    # explorer.ui.stylegan_tab.MAX_LAYERS
@@ -87,6 +87,25 @@ def percentile(values: list[float], q: float) -> float | None:
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
+def _layers(meta: dict) -> list[str]:
+    """The Inspect tab's layer keys of a checkpoint that run at the stage it was trained to (built on the
+    meta device: no weights read)."""
+    import torch
+
+    from explorer.models import build_generator
+
+    try:
+        with torch.device("meta"):
+            G = build_generator(meta["arch"], meta["config"])
+    except (TypeError, ValueError, KeyError):
+        return []
+    keys = [k for k, _ in G.feature_layers()]
+    stage = meta.get("train", {}).get("stage")
+    if G.capabilities.progressive and stage is not None:  # 4x4 is one layer, each later stage two
+        keys = keys[:1 + 2 * int(stage)]
+    return keys
+
+
 def shipped_models(weights: Path) -> dict[str, list[dict]]:
     """{"all": [...], "progan": [...], "stylegan": [...]} from the checkpoints' .json files:
     each {"name", "res", "stage"}; the name is the file stem, as the model pickers list it."""
@@ -99,7 +118,7 @@ def shipped_models(weights: Path) -> dict[str, list[dict]]:
         if "arch" not in d or not meta.with_suffix(".safetensors").exists():
             continue
         cfg, train = d.get("config", {}), d.get("train", {})
-        m = {"name": meta.stem, "res": cfg.get("res"), "stage": train.get("stage")}
+        m = {"name": meta.stem, "res": cfg.get("res"), "stage": train.get("stage"), "layers": _layers(d)}
         out["all"].append(m)
         if d["arch"] in out:
             out[d["arch"]].append(m)
@@ -282,6 +301,16 @@ class Drags:
                 slots += ["(none)", 0.0, e["span"]] * (EDIT_SLOTS - 1)
                 out.append([e["model"], seed, 1.0, *slots])
             return out
+        if endpoint == "inspect_render":            # a part edit's strength, or a channel, on one layer
+            m = r.choice([m for m in self.models["all"] if m["layers"]])
+            layer = r.choice(m["layers"])
+            seed, drag_channel = r.randrange(0, 1000), r.random() < 0.5
+            for _ in range(n):
+                view = "One channel" if drag_channel else r.choice(("All channels", "Spectrum of the layer"))
+                out.append([m["name"], seed, 1.0, layer, view, r.randrange(0, 8) if drag_channel else 0, 1, 0.0, 1.0,
+                            m["stage"] or 0, 1.0, "mouth", 8, "Switch off (zero)",
+                            0.0 if drag_channel else round(r.random(), 2), 1.0, [0.5, 0.5]])
+            return out
         raise ValueError(endpoint)
 
 
@@ -389,7 +418,7 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
         runs.mkdir()
         models = shipped_models(wcopy)
         endpoints = ["generate_psi"] + (["progan_render"] if models["progan"] else []) + \
-            (["style_render", "edit_render"] if models["stylegan"] else [])
+            (["style_render", "edit_render"] if models["stylegan"] else []) + ["inspect_render"]
         t_settings = time.monotonic()
         settings = app_settings(wcopy, runs) if read_settings else {}
         settings["read_s"] = round(time.monotonic() - t_settings, 1)

@@ -107,6 +107,10 @@ def test_progan_stage_lists_the_layers_it_runs(services):
     assert stage["visible"] and not style_row["visible"]
     small, *_ = h.render(services, *_args(model="progan-faces", layer="b8.conv1", stage=1))
     assert small.shape == (8, 8, 3)
+    with pytest.raises(gr.Error, match="does not run at this stage; the layers that do are b4.conv, b8.conv0"):
+        h.render(services, *_args(model="progan-faces", layer="b32.conv1", stage=1))
+    with pytest.raises(gr.Error, match="trained up to stage 4"):
+        h.render(services, *_args(model="progan-faces", layer="b8.conv1", stage=9))
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -21,6 +21,7 @@ from ..edit.latents import z_from_seed
 from ..inspect import UnitEdit, capture, channel_grid, list_layers, mean_abs, one_channel, pca_rgb
 from ..inspect import spectrum_db, spectrum_picture
 from ..inspect.dissect import Dissection, part_areas
+from ..models.contract import trained_growth
 from ..inspect.model import can_dissect, dissect_checkpoint, saved_dissections, synthesizer
 from .display import display_factor, enlarge
 from .grid import Renderer, RenderError
@@ -107,7 +108,9 @@ class InspectRenderer:
         return self._dissections[key]
 
     def dissect(self, checkpoint: str, layer: str, samples: int = 200, progress=None) -> Dissection:
-        G, meta, lock = self.model(checkpoint)
+        """Dissect on a copy of its own, so that the tab's live renders of the same model go on meanwhile."""
+        G, meta, _ = self.model(checkpoint)
+        G, lock = copy.deepcopy(G), threading.Lock()
         problem = can_dissect(meta)
         if problem:
             raise RenderError(problem)
@@ -140,6 +143,9 @@ class InspectRenderer:
                     report = self._area_report(req.part, capture(G, draw, ws, keys=[]).image, got.image, report)
             except ValueError as e:
                 raise RenderError(str(e)) from None
+        if req.layer not in got.features:
+            runs = ", ".join(layer.key for layer in self.layers(req.checkpoint, req.stage))
+            raise RenderError(f"Layer {req.layer} does not run at this stage; the layers that do are {runs}.")
         picture = images.to_uint8(got.image)[0]
         act = got.features[req.layer][0]                                       # [C, h, w]
         view, scale = self._view(req, act, got.image[0])
@@ -148,6 +154,9 @@ class InspectRenderer:
     def _controls(self, G, meta, req: InspectRequest, ws: torch.Tensor):
         """The synthesis the request asks for: a ProGAN stage; a StyleGAN layer's style and noise."""
         if G.capabilities.progressive:
+            trained, _ = trained_growth(G, meta)
+            if req.stage is not None and not 0 <= req.stage <= trained:
+                raise ValueError(f"This model was trained up to stage {trained}; pick a stage from 0 to {trained}.")
             return synthesizer(G, meta, req.stage, req.alpha), ws
         if not G.capabilities.mixing:
             return synthesizer(G, meta), ws

@@ -34,7 +34,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1, elem_id="in-seed")
             psi = slider(limits.PSI, 1.0, label="Truncation ψ", visible=offers_psi(entry), scale=2, elem_id="in-psi")
-            layer = gr.Dropdown([], label="Layer", scale=3, elem_id="in-layer")
+            layer = gr.Dropdown([], label="Layer", scale=3, allow_custom_value=True, elem_id="in-layer")
         with gr.Row():
             view = gr.Radio(list(VIEWS), value=VIEWS[0], label="View", scale=4, elem_id="in-view")
             channel = gr.Slider(0, 63, value=0, step=1, label="Channel (One channel view)", scale=2,
@@ -54,7 +54,8 @@ def create_inspect_tab(services: Services) -> TabHandle:
         scale = gr.Markdown(elem_id="in-scale")
         with gr.Accordion("Dissection: switch a part's units off or on", open=True):
             with gr.Row():
-                part = gr.Dropdown([h.NO_PART], value=h.NO_PART, label="Part", scale=2, elem_id="in-part")
+                part = gr.Dropdown([h.NO_PART], value=h.NO_PART, label="Part", scale=2, allow_custom_value=True,
+                                   elem_id="in-part")
                 units = slider(limits.INSPECT_UNITS, 8, label="Units (the best for the part)", scale=2,
                                elem_id="in-units")
                 mode = gr.Radio(list(h.MODES), value=next(iter(h.MODES)), label="Edit", scale=3, elem_id="in-mode")

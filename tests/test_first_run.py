@@ -227,6 +227,14 @@ def test_the_readme_app_command_works_and_every_tab_s_first_action_with_its_defa
     with Image.open(gif_path) as im:
         assert im.format == "GIF" and im.n_frames > 8
 
+    # Inspect: the layer's channels draw, and the first drag of the part edit's strength removes the mouth.
+    form, labels = _defaults(client, "/inspect_render")
+    before = _drawn(client.predict(*form, api_name="/inspect_render")[0])
+    form[labels.index("Strength (0 = no edit)")] = 1.0
+    out, took["inspect"] = _timed(client.predict, *form, api_name="/inspect_render")
+    assert np.abs(_drawn(out[0]) - before).mean() > 1, "dragging the Inspect strength changed nothing"
+    assert "the segmenter sees mouth" in out[3], out[3]
+
     # Train: Start with the defaults trains and shows its live grid within 30 s.
     run, status, took["train_grid"] = _start_default_training(client)
     assert took["train_grid"] < TRAIN_GRID_S, f"the first live grid took {took['train_grid']:.0f} s"

@@ -25,6 +25,12 @@ def create_inspect_tab(services: Services) -> TabHandle:
     names = [m.name for m in services.models()]
     first = h.default_model(services)
     entry = services.find_model(first) if first else None
+    # The opened model's controls are set as the tab is built, so its first render needs no page load
+    # (an API client sees working defaults too); a page load sets them again for a model trained since.
+    opened = h.select_model(services, first) if first else None
+
+    def initial(i: int, key: str, default=None):
+        return opened[i].get(key, default) if opened else default
     with gr.Tab("Inspect", id="inspect"):
         gr.Markdown(INTRO)
         with gr.Row():
@@ -34,27 +40,31 @@ def create_inspect_tab(services: Services) -> TabHandle:
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1, elem_id="in-seed")
             psi = slider(limits.PSI, 1.0, label="Truncation ψ", visible=offers_psi(entry), scale=2, elem_id="in-psi")
-            layer = gr.Dropdown([], label="Layer", scale=3, allow_custom_value=True, elem_id="in-layer")
+            layer = gr.Dropdown(initial(0, "choices", []), value=initial(0, "value"), label="Layer", scale=3,
+                                allow_custom_value=True, elem_id="in-layer")
         with gr.Row():
             view = gr.Radio(list(VIEWS), value=VIEWS[0], label="View", scale=4, elem_id="in-view")
-            channel = gr.Slider(0, 63, value=0, step=1, label="Channel (One channel view)", scale=2,
+            channel = gr.Slider(0, initial(1, "maximum", 63), value=0, step=1, label="Channel (One channel view)", scale=2,
                                 elem_id="in-channel")
-        with gr.Row(visible=False) as style_row:
+        with gr.Row(visible=initial(3, "visible", False)) as style_row:
             style_seed = gr.Number(1, label="Style seed for this layer", precision=0, minimum=0, maximum=MAX_SEED,
                                    elem_id="in-style-seed")
             style_mix = slider(limits.MIX, 0.0, label="This layer's style: 0 = the seed's, 1 = the style seed's",
                                elem_id="in-style-mix")
             noise = slider(limits.NOISE_STRENGTH, 1.0, label="This layer's noise strength", elem_id="in-noise")
         with gr.Row():
-            stage = gr.Slider(0, 8, value=0, step=1, label="Stage", visible=False, elem_id="in-stage")
-            alpha = slider(limits.ALPHA, 1.0, label="Alpha", visible=False, elem_id="in-alpha")
+            stage = gr.Slider(0, initial(4, "maximum", 8), value=initial(4, "value", 0), step=1, label="Stage",
+                              visible=initial(4, "visible", False), elem_id="in-stage")
+            alpha = slider(limits.ALPHA, initial(5, "value", 1.0), label="Alpha", visible=initial(5, "visible", False),
+                           elem_id="in-alpha")
         with gr.Row():
             picture = image_output("Picture (click to centre the edit)", 320, "in-picture")
             shown = image_output("Layer", 320, "in-view-picture")
         scale = gr.Markdown(elem_id="in-scale")
         with gr.Accordion("Dissection: switch a part's units off or on", open=True):
             with gr.Row():
-                part = gr.Dropdown([h.NO_PART], value=h.NO_PART, label="Part", scale=2, allow_custom_value=True,
+                part = gr.Dropdown(initial(6, "choices", [h.NO_PART]), value=initial(6, "value", h.NO_PART), label="Part",
+                                   scale=2, allow_custom_value=True,
                                    elem_id="in-part")
                 units = slider(limits.INSPECT_UNITS, 8, label="Units (the best for the part)", scale=2,
                                elem_id="in-units")
@@ -68,8 +78,9 @@ def create_inspect_tab(services: Services) -> TabHandle:
                 samples = gr.Number(200, label="Samples", precision=0, minimum=limits.DISSECT_SAMPLES.lo,
                                     maximum=limits.DISSECT_SAMPLES.hi, scale=1, elem_id="in-samples")
                 go = gr.Button("Dissect this layer", scale=1, elem_id="in-dissect")
-            about = gr.Markdown(elem_id="in-dissection")
-            table = gr.Dataframe(headers=["part", "best units (IoU)"], interactive=False, elem_id="in-table")
+            about = gr.Markdown(opened[8] if opened else "", elem_id="in-dissection")
+            table = gr.Dataframe(initial(7, "value") or None, headers=["part", "best units (IoU)"], interactive=False,
+                                 elem_id="in-table")
         centre = gr.State([0.5, 0.5])
 
     controls = [model, seed, psi, layer, view, channel, style_seed, style_mix, noise, stage, alpha,
@@ -114,9 +125,9 @@ def create_inspect_tab(services: Services) -> TabHandle:
              concurrency_limit=1, concurrency_id="dissect").then(
         _render_if_any, controls, outputs, api_visibility="private", **LIVE)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="inspect_refresh")
-    opened = ((_refresh, [model], [model, empty]), (_select_if_any, [model, stage], selected),
-              (_render_if_any, controls, outputs))
-    return TabHandle("inspect", model, on_load=opened, open_model=opened, parts={
+    steps = ((_refresh, [model], [model, empty]), (_select_if_any, [model, stage], selected),
+             (_render_if_any, controls, outputs))
+    return TabHandle("inspect", model, on_load=steps, open_model=steps, parts={
         "model": model, "seed": seed, "psi": psi, "layer": layer, "view": view, "channel": channel,
         "style_seed": style_seed, "style_mix": style_mix, "noise": noise, "stage": stage, "alpha": alpha,
         "picture": picture, "shown": shown, "scale": scale, "part": part, "units": units, "mode": mode,

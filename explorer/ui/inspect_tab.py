@@ -127,7 +127,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
     refresh_btn.click(_refresh, [model], [model, empty], api_name="inspect_refresh")
     steps = ((_refresh, [model], [model, empty]), (_select_if_any, [model, stage], selected),
              (_render_if_any, controls, outputs))
-    return TabHandle("inspect", model, on_load=steps, open_model=steps, parts={
+    return TabHandle("inspect", model, on_load=steps, parts={
         "model": model, "seed": seed, "psi": psi, "layer": layer, "view": view, "channel": channel,
         "style_seed": style_seed, "style_mix": style_mix, "noise": noise, "stage": stage, "alpha": alpha,
         "picture": picture, "shown": shown, "scale": scale, "part": part, "units": units, "mode": mode,

@@ -262,9 +262,10 @@ def test_every_tab_gives_the_app_its_handle(app_tiny_services):
         with gr.Tabs():
             handles = [create(app_tiny_services) for create in TABS]
     assert all(isinstance(h, TabHandle) for h in handles)
-    assert [h.id for h in handles] == ["generate", "progan", "stylegan", "edit", "interpolate", "inspect", "train",
-                                       "metrics"]
-    assert all(h.on_load for h in handles) and all((h.model is None) == (h.id == "train") for h in handles)
+    assert [h.id for h in handles] == ["generate", "progan", "stylegan", "edit", "interpolate", "inspect",
+                                       "playground", "train", "metrics"]
+    assert all(h.on_load for h in handles)
+    assert [h.id for h in handles if h.model is None] == ["playground", "train"]
     # "Open in explorer" (the Train tab's) opens snapshots in the Generate, ProGAN and StyleGAN tabs.
     assert [h.id for h in handles if h.open_model is not None] == ["generate", "progan", "stylegan"]
     assert [h.id for h in handles if h.opener is not None] == ["train"]

@@ -59,6 +59,9 @@ ENDPOINTS = (
     "metrics_estimate",
     "train_open",
     "inspect_select", "inspect_layer", "inspect_render", "inspect_dissect", "inspect_refresh",
+    "playground_preset", "playground_apply", "playground_settings", "playground_play", "playground_pause",
+    "playground_d", "playground_g", "playground_both", "playground_reset", "playground_speed", "playground_slow",
+    "playground_csv", "playground_clear", "playground_save", "playground_load",
 )
 # Valid but long: inputs (by elem_id) whose values above the cap are fuzzed at the cap instead.
 COSTLY = {"mt-n": 6, "ip-frames": 12, "in-samples": 16}

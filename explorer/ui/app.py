@@ -12,6 +12,7 @@ from .generate_tab import create_generate_tab
 from .inspect_tab import create_inspect_tab
 from .interp_tab import create_interp_tab
 from .metrics_tab import create_metrics_tab
+from .playground_tab import create_playground_tab
 from .progan_tab import create_progan_tab
 from .services import Services
 from .stylegan_tab import create_stylegan_tab
@@ -26,6 +27,7 @@ TABS = (
     create_edit_tab,
     create_interp_tab,
     create_inspect_tab,
+    create_playground_tab,
     create_train_tab,
     create_metrics_tab,
 )

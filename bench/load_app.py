@@ -54,7 +54,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout, no install needed
     sys.path.insert(0, str(ROOT))
-ENDPOINTS = ("generate_psi", "progan_render", "style_render", "edit_render", "inspect_render")
+ENDPOINTS = ("generate_psi", "progan_render", "style_render", "edit_render", "inspect_render", "playground_settings")
 EDIT_SLOTS = 8       # explorer.ui.edit_tab.SLOTS
 STYLE_WS = 18        # explorer.ui.stylegan_tab.MAX_WS
 STYLE_LAYERS = 18    # explorer.ui.stylegan_tab.MAX_LAYERS
@@ -311,6 +311,12 @@ class Drags:
                             m["stage"] or 0, 1.0, "mouth", 8, "Switch off (zero)",
                             0.0 if drag_channel else round(r.random(), 2), 1.0, [0.5, 0.5]])
             return out
+        if endpoint == "playground_settings":       # D steps per G step or label smoothing, dragged on the ring
+            drag_steps = r.random() < 0.5
+            for _ in range(n):
+                out.append(["ring", 512, "bce", "non-saturating", 1e-3, 1e-3, r.randint(1, 5) if drag_steps else 1,
+                            0.0 if drag_steps else round(r.uniform(0, 0.4), 2), 10.0, 0.0, 32, 2, 2])
+            return out
         raise ValueError(endpoint)
 
 
@@ -418,7 +424,7 @@ def soak(users: int, seconds: float, max_requests: int, weights: Path, train: bo
         runs.mkdir()
         models = shipped_models(wcopy)
         endpoints = ["generate_psi"] + (["progan_render"] if models["progan"] else []) + \
-            (["style_render", "edit_render"] if models["stylegan"] else []) + ["inspect_render"]
+            (["style_render", "edit_render"] if models["stylegan"] else []) + ["inspect_render", "playground_settings"]
         t_settings = time.monotonic()
         settings = app_settings(wcopy, runs) if read_settings else {}
         settings["read_s"] = round(time.monotonic() - t_settings, 1)

@@ -73,7 +73,8 @@ def pick(page, elem_id: str, option: str) -> None:
 
 
 TABS = {"Generate": "#gen-grid", "ProGAN": "#pg-stage", "StyleGAN": "#sg-mix", "Edit": "#ed-find",
-        "Interpolate": "#ip-frame", "Inspect": "#in-layer", "Train": "#tr-start", "Metrics": "#mt-button"}
+        "Interpolate": "#ip-frame", "Inspect": "#in-layer", "Playground": "#pl-play",
+        "Train": "#tr-start", "Metrics": "#mt-button"}
 
 
 def test_every_tab_opens_with_its_controls(page, tabs_app):
@@ -303,3 +304,37 @@ def test_inspect_drag_a_parts_strength_and_a_channel(page, faces_app):
     assert channel > 0
     wait_for_picture(page, expected(strength=strength, view="One channel", channel=channel)[1], view0,
                      "#in-view-picture img")
+
+
+def test_playground_plays_and_a_dragged_setting_reaches_the_training(page, tabs_app):
+    """Play trains in the background and the picture moves with it; dragging D steps per G step while it
+    plays changes the training in progress (the page's counters then grow in that ratio); Pause stops it,
+    and a slow step shows its halves."""
+    app, _ = tabs_app
+    page.goto(app.url)
+    page.get_by_role("tab", name="Playground").click()
+    src0 = wait_for_grid(page, None, "#pl-picture img")
+    expect(page.locator("#pl-info")).to_contain_text("0 G steps, 0 D steps")
+    page.locator("#pl-play").click()
+    src1 = wait_for_grid(page, src0, "#pl-picture img")
+    assert not np.array_equal(picture(page, src1), picture(page, src0))
+    steps = int(drag(page, "pl-d-steps", 0.0, 0.25))
+    assert steps > 1
+
+    def counts() -> tuple[int, int]:  # (G steps, D steps) the page shows
+        import re
+
+        g, d = re.search(r"(\d+) G steps, (\d+) D steps", page.locator("#pl-info").inner_text()).groups()
+        return int(g), int(d)
+
+    page.wait_for_timeout(1500)                      # the setting has reached the training
+    g0, d0 = counts()
+    deadline = time.monotonic() + 30
+    while counts()[0] < g0 + 20 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    g1, d1 = counts()
+    assert g1 >= g0 + 20 and (d1 - d0) == steps * (g1 - g0), (g0, d0, g1, d1, steps)
+    page.locator("#pl-pause").click()
+    expect(page.locator("#pl-info")).to_contain_text("paused", timeout=10_000)
+    page.locator("#pl-slow").click()
+    expect(page.locator("#pl-info")).to_contain_text("Slow step: after G", timeout=15_000)

@@ -146,3 +146,19 @@ def test_a_saved_png_replays_to_the_same_state_and_continues_the_same_way(page, 
 def test_a_page_without_a_session_is_told_to_reload(bad):
     with pytest.raises(gr.Error, match="reload the page"):
         h.act(Runner(), bad, "both")
+
+
+def test_each_api_client_has_its_own_playground(app_tiny_server):
+    """Through the launched app: a client's steps move its own playground only (keyed by its session)."""
+    from gradio_client import Client
+
+    a, b = Client(app_tiny_server.url, verbose=False), Client(app_tiny_server.url, verbose=False)
+    for _ in range(3):
+        out_a = a.predict(5, api_name="/playground_both")
+    out_b = b.predict(5, api_name="/playground_d")
+    assert "3 G steps, 3 D steps" in out_a[1].replace("**", "")
+    assert "0 G steps, 1 D steps" in out_b[1].replace("**", "")
+    form = h.controls_of(PRESETS[next(iter(PRESETS))].config)
+    form[6] = 4                                       # D steps per G step, as the slider sends it
+    a.predict(*form, api_name="/playground_settings")
+    assert "4 G steps, 7 D steps" in a.predict(5, api_name="/playground_both")[1].replace("**", "")

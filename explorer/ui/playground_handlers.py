@@ -13,7 +13,7 @@ from ..playground import DISTRIBUTIONS, EXTENT, PRESETS, PlaygroundConfig, draw,
 from ..playground import recipe as precipe
 from ..playground.config import LOSS_NAMES
 from . import inputs
-from .playground_runner import Runner
+from .playground_runner import Runner, valid_key
 
 VIEW_PX = 440
 DATA_CHOICES = [*DISTRIBUTIONS, "drawn"]
@@ -123,8 +123,8 @@ def charts(h) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @_errors
 def open_page(runner: Runner, key):
-    """Handler (page load): this page's key and its playground's picture."""
-    key = key if isinstance(key, str) and key.isalnum() and 8 <= len(key) <= 64 else runner.new_key()
+    """Handler (page load): this page's key (a new one when it has none) and its playground's picture."""
+    key = key if valid_key(key) else runner.new_key()
     s = runner.session(key)
     return (key, s.preset, PRESETS[s.preset].watch, *controls_of(s.pg.config), *view(s))
 

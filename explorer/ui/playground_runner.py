@@ -7,6 +7,7 @@ Pages unseen for IDLE_S are paused and, past MAX_SESSIONS, forgotten oldest firs
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -19,6 +20,13 @@ MAX_SESSIONS = 16      # pages with a playground kept in memory (a few MB each)
 MAX_RUNNING = 2        # trainings playing at once; a third Play waits for a slot, saying so
 IDLE_S = 120.0         # a page that has not polled for this long is paused
 DEFAULT_PRESET = "mode-collapse"
+
+
+KEY = re.compile(r"[A-Za-z0-9_-]{6,64}")  # a Gradio session hash (a page's or an API client's), or new_key()
+
+
+def valid_key(key) -> bool:
+    return isinstance(key, str) and KEY.fullmatch(key) is not None
 
 
 @dataclass
@@ -45,7 +53,7 @@ class Runner:
 
     def session(self, key: str | None) -> Session:
         """The page's session (made on first use from the default preset)."""
-        if not isinstance(key, str) or not (8 <= len(key) <= 64 and key.isalnum()):
+        if not valid_key(key):
             raise ValueError("This page has no playground session; reload the page.")
         with self._lock:
             s = self._sessions.get(key)

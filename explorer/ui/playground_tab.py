@@ -77,67 +77,80 @@ def create_playground_tab(services: Services) -> TabHandle:
                     save = gr.Button("Save view + recipe", size="sm", elem_id="pl-save")
                     saved = gr.File(label="Recipe (PNG)", interactive=False, elem_id="pl-saved")
                     load = gr.File(label="Load a recipe (PNG or JSON)", file_types=[".png", ".json"], elem_id="pl-load")
-        key = gr.State(None)
         version = gr.State(-1)
         timer = gr.Timer(0.5)
 
     form = [data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent]
     shown = [picture, info, losses, scores]
     quick = dict(concurrency_limit=4, concurrency_id="playground")
+    # A playground belongs to the connection that made it (Gradio's session hash: a page, or an API client),
+    # so nothing a client sends can name another's.
 
-    def _open(k):
-        return h.open_page(runner, k)
+    def key(request: gr.Request | None) -> str | None:
+        return getattr(request, "session_hash", None)
 
-    def _preset(k, p):
-        return h.choose_preset(runner, k, p)
+    def _open(request: gr.Request = None):
+        return h.open_page(runner, key(request))[1:]
 
-    def _apply(k, *values):
-        return h.apply_settings(runner, k, *values)
+    def _preset(p, request: gr.Request = None):
+        return h.choose_preset(runner, key(request), p)
+
+    def _apply(data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent,
+               request: gr.Request = None):  # named: Gradio passes the request only to a named parameter
+        return h.apply_settings(runner, key(request), data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1,
+                                width, depth, latent)
 
     def _act(action):
-        def fn(k, s):
-            return h.act(runner, k, action, s)
+        def fn(s, request: gr.Request = None):
+            return h.act(runner, key(request), action, s)
         fn.__name__ = f"playground_{action}"
         return fn
 
-    def _slow(k):
-        yield from h.slow_step(runner, k)
+    def _speed(s, request: gr.Request = None):
+        return h.set_speed(runner, key(request), s)
 
-    def _poll(k, last):
-        return h.poll(runner, k, last)
+    def _slow(request: gr.Request = None):
+        yield from h.slow_step(runner, key(request))
 
-    def _save(k):
-        return h.save_recipe(runner, k, services.export_path)
+    def _poll(last, request: gr.Request = None):
+        return h.poll(runner, key(request), last)
 
-    def _load(k, path, progress=gr.Progress()):
-        return h.load_recipe(runner, k, path, progress)
+    def _point(request: gr.Request = None, evt: gr.SelectData = None):
+        return h.add_point(runner, key(request), evt)
 
-    preset.input(_preset, [key, preset], [watch, *form, *shown], api_name="playground_preset", **quick)
-    apply.click(_apply, [key, *form], shown, api_name="playground_apply", **quick)
+    def _csv(path, request: gr.Request = None):
+        return h.upload_points(runner, key(request), path)
+
+    def _clear(request: gr.Request = None):
+        return h.clear_points(runner, key(request))
+
+    def _save(request: gr.Request = None):
+        return h.save_recipe(runner, key(request), services.export_path)
+
+    def _load(path, request: gr.Request = None, progress=gr.Progress()):
+        return h.load_recipe(runner, key(request), path, progress)
+
+    preset.input(_preset, [preset], [watch, *form, *shown], api_name="playground_preset", **quick)
+    apply.click(_apply, form, shown, api_name="playground_apply", **quick)
     # Training settings act on the training in progress as they are changed (data and shapes on Apply).
     live = [loss.input, g_loss.input, lr_g.submit, lr_d.submit, d_steps.input, smoothing.input, gp.submit, r1.submit]
-    gr.on(live, _apply, [key, *form], shown, api_name="playground_settings", trigger_mode="always_last",
+    gr.on(live, _apply, form, shown, api_name="playground_settings", trigger_mode="always_last",
           show_progress="hidden", **quick)
     for button, action in ((play, "play"), (pause, "pause"), (step_d, "d"), (step_g, "g"), (step_both, "both"),
                            (reset, "reset")):
-        button.click(_act(action), [key, speed], shown, api_name=f"playground_{action}", **quick)
-    speed.input(lambda k, s: h.set_speed(runner, k, s), [key, speed], [], api_name="playground_speed", **quick)
-    slow.click(_slow, [key], shown, api_name="playground_slow", **quick)
-    timer.tick(_poll, [key, version], [*shown, version], api_visibility="private", show_progress="hidden",
+        button.click(_act(action), [speed], shown, api_name=f"playground_{action}", **quick)
+    speed.input(_speed, [speed], [], api_name="playground_speed", **quick)
+    slow.click(_slow, [], shown, api_name="playground_slow", **quick)
+    timer.tick(_poll, [version], [*shown, version], api_visibility="private", show_progress="hidden",
                concurrency_limit=None)
-    def _point(k, evt: gr.SelectData = None):
-        return h.add_point(runner, k, evt)
-
-    picture.select(_point, [key], [picture, info, losses, scores, data],
-                   api_visibility="private", **quick)
-    csv.upload(lambda k, p: h.upload_points(runner, k, p), [key, csv], [picture, info, losses, scores, data],
-               api_name="playground_csv", **quick)
-    clear.click(lambda k: h.clear_points(runner, k), [key], [info], api_name="playground_clear", **quick)
-    save.click(_save, [key], [saved], api_name="playground_save", **quick)
-    load.upload(_load, [key, load], [*form, *shown], api_name="playground_load", **quick)
-    on_load = ((_open, [key], [key, preset, watch, *form, *shown]),)
+    picture.select(_point, [], [picture, info, losses, scores, data], api_visibility="private", **quick)
+    csv.upload(_csv, [csv], [picture, info, losses, scores, data], api_name="playground_csv", **quick)
+    clear.click(_clear, [], [info], api_name="playground_clear", **quick)
+    save.click(_save, [], [saved], api_name="playground_save", **quick)
+    load.upload(_load, [load], [*form, *shown], api_name="playground_load", **quick)
+    on_load = ((_open, [], [preset, watch, *form, *shown]),)
     return TabHandle("playground", None, on_load=on_load, parts={
         "preset": preset, "watch": watch, "picture": picture, "info": info, "play": play, "pause": pause,
         "step_d": step_d, "step_g": step_g, "step": step_both, "slow": slow, "reset": reset, "speed": speed,
-        "form": form, "losses": losses, "scores": scores, "key": key, "timer": timer, "runner": runner,
+        "form": form, "losses": losses, "scores": scores, "timer": timer, "runner": runner,
         "save": save, "load": load, "csv": csv})

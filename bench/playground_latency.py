@@ -1,0 +1,86 @@
+"""Other tabs' latency while Playground trainings play (its CPU-heavy job), through the real server.
+
+`python app.py` in a subprocess over a copy of weights/; one client drags the Generate tab's ψ (a grid of
+4 on stylegan2-faces) and the Inspect tab's part strength, first alone, then while PLAYERS other clients
+(the server's limit) press Play on the WGAN-GP preset at full speed. Prints JSON: each endpoint's median and
+p95 latency in both phases, and how many iterations the playgrounds trained meanwhile.
+
+    python bench/playground_latency.py [--seconds 20] [--threads 1]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from inspect_latency import drag  # noqa: E402
+from load_app import App, percentile  # noqa: E402
+
+PLAYERS = 2  # explorer/ui/playground_runner.MAX_RUNNING
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "p50_ms": round(statistics.median(values) * 1000, 1),
+            "p95_ms": round(percentile(sorted(values), 95) * 1000, 1)}
+
+
+def g_steps(info: str) -> int:
+    m = re.search(r"(\d+)\** G steps", info)
+    return int(m.group(1)) if m else 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=20.0, help="length of the phase with the trainings playing")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    from gradio_client import Client
+
+    work = Path(tempfile.mkdtemp(prefix="gan-explorer-playground-"))
+    try:
+        shutil.copytree(ROOT / "weights", work / "weights")
+        (work / "runs").mkdir()
+        app = App(work / "weights", work / "runs", work, threads=a.threads).start()
+        try:
+            user = Client(app.url, verbose=False)
+            alone = {"generate_psi": [], "inspect_render": []}
+            stop = threading.Event()
+            stop.set()
+            drag(user, stop, alone, min_calls=15)
+            players = [Client(app.url, verbose=False) for _ in range(PLAYERS)]
+            for c in players:
+                c.predict("wgan-gp", api_name="/playground_preset")
+                c.predict(50, api_name="/playground_speed")
+                c.predict(50, api_name="/playground_play")
+            during = {"generate_psi": [], "inspect_render": []}
+            stop = threading.Event()
+            t = threading.Thread(target=drag, args=(user, stop, during, 3))
+            t.start()
+            time.sleep(a.seconds)
+            stop.set()
+            t.join()
+            trained = [g_steps(c.predict(50, api_name="/playground_pause")[1]) for c in players]
+        finally:
+            app.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({"threads": a.threads, "seconds": a.seconds, "players": PLAYERS,
+                      "playground_iterations": trained,
+                      "alone": {k: summary(v) for k, v in alone.items()},
+                      "during_playground": {k: summary(v) for k, v in during.items()}}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

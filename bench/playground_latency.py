@@ -13,7 +13,6 @@ import argparse
 import json
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -24,15 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from inspect_latency import drag  # noqa: E402
-from load_app import App, percentile  # noqa: E402
+from inspect_latency import drag, summary  # noqa: E402
+from load_app import App  # noqa: E402
 
 PLAYERS = 2  # explorer/ui/playground_runner.MAX_RUNNING
-
-
-def summary(values: list[float]) -> dict:
-    return {"n": len(values), "p50_ms": round(statistics.median(values) * 1000, 1),
-            "p95_ms": round(percentile(sorted(values), 95) * 1000, 1)}
 
 
 def g_steps(info: str) -> int:

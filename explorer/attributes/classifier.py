@@ -146,22 +146,28 @@ def classifier_path(name: str, folder: str | os.PathLike | None = None) -> Path:
         else Path(folder or CLASSIFIER_DIR) / f"{name}.json"
 
 
-def load_classifier(name: str, folder: str | os.PathLike | None = None,
-                    device: torch.device | str = "cpu") -> AttributeClassifier:
-    """A shipped classifier by dataset name ("faces", "mnist") or a path; eval mode, no grads."""
-    jp = classifier_path(name, folder)
+def read_card(jp: Path, kind: str, fmt: int, what: str, train_command: str) -> tuple[dict, dict]:
+    """(the JSON card, the tensors) of a network saved as jp + .safetensors, checked to be `kind` of format
+    `fmt`; a ClassifierError naming the command that makes one when it is missing or unreadable."""
     try:
         meta = json.loads(jp.read_text())
-        if not isinstance(meta, dict) or meta.get("kind") != "attribute-classifier" or meta.get("format") != FORMAT:
-            raise ClassifierError(f"{jp} is not an attribute classifier of format {FORMAT}.")
-        tensors = st_load(jp.with_suffix(".safetensors").read_bytes())
+        if not isinstance(meta, dict) or meta.get("kind") != kind or meta.get("format") != fmt:
+            raise ClassifierError(f"{jp} is not {what} of format {fmt}.")
+        return meta, st_load(jp.with_suffix(".safetensors").read_bytes())
     except FileNotFoundError as e:
-        raise ClassifierError(f"No attribute classifier at {e.filename}; train one with "
-                              f"python -m explorer.attributes --data {jp.stem} --out {jp.with_suffix('')}") from None
+        raise ClassifierError(f"No {what.split(' ', 1)[1]} at {e.filename}; train one with {train_command}") from None
     except (ValueError, OSError, SafetensorError) as e:
         if isinstance(e, ClassifierError):
             raise
         raise ClassifierError(f"{jp} or its .safetensors is unreadable ({e}); retrain it.") from None
+
+
+def load_classifier(name: str, folder: str | os.PathLike | None = None,
+                    device: torch.device | str = "cpu") -> AttributeClassifier:
+    """A shipped classifier by dataset name ("faces", "mnist") or a path; eval mode, no grads."""
+    jp = classifier_path(name, folder)
+    meta, tensors = read_card(jp, "attribute-classifier", FORMAT, "an attribute classifier",
+                              f"python -m explorer.attributes --data {jp.stem} --out {jp.with_suffix('')}")
     clf = AttributeClassifier(ClassifierConfig(**meta["config"]))
     sd = clf.state_dict()
     clf.load_state_dict({k: v.to(sd[k].dtype) for k, v in tensors.items()}, strict=True)

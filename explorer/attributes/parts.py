@@ -23,13 +23,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
 from ..fsutil import atomic_write_bytes
-from .classifier import CLASSIFIER_DIR, ClassifierError
+from .classifier import CLASSIFIER_DIR, read_card
 
 FORMAT = 1
 KIND = "part-segmenter"
@@ -161,18 +159,8 @@ def save_segmenter(path: str | os.PathLike, seg: PartSegmenter, train: dict) -> 
 
 def load_segmenter(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> PartSegmenter:
     jp = Path(path or CLASSIFIER_DIR / "faces-parts.json").with_suffix(".json")
-    try:
-        meta = json.loads(jp.read_text())
-        if not isinstance(meta, dict) or meta.get("kind") != KIND or meta.get("format") != FORMAT:
-            raise ClassifierError(f"{jp} is not a part segmenter of format {FORMAT}.")
-        tensors = st_load(jp.with_suffix(".safetensors").read_bytes())
-    except FileNotFoundError as e:
-        raise ClassifierError(f"No part segmenter at {e.filename}; train one with "
-                              f"python -m explorer.attributes.parts --out {jp.with_suffix('')}") from None
-    except (ValueError, OSError, SafetensorError) as e:
-        if isinstance(e, ClassifierError):
-            raise
-        raise ClassifierError(f"{jp} or its .safetensors is unreadable ({e}); retrain it.") from None
+    meta, tensors = read_card(jp, KIND, FORMAT, "a part segmenter",
+                              f"python -m explorer.attributes.parts --out {jp.with_suffix('')}")
     seg = PartSegmenter(SegmenterConfig(**meta["config"]))
     sd = seg.state_dict()
     seg.load_state_dict({k: v.to(sd[k].dtype) for k, v in tensors.items()}, strict=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import limits
 from ..fsutil import atomic_write_bytes
 from ..models.dcgan import DCGANGenerator
 from ..models.fastgan import FastGANGenerator
@@ -34,7 +35,7 @@ from .latents import latents_for_seeds
 METHODS = ("sefa", "pca", "supervised", "means")
 SAMPLE_SEED0 = 1_000_000  # seeds of the latents sampled for PCA and strength units: 10^6, 10^6 + 1, ...
 PCA_SAMPLES = 2000        # latents sampled for PCA (and activations of them, in z)
-MAX_STRENGTH = 5.0        # the strength sliders' range, in standard deviations
+MAX_STRENGTH = limits.DIRECTION_STRENGTH.hi  # the strength sliders' range, in standard deviations
 
 
 @dataclass

@@ -23,8 +23,8 @@ from .latents import MAX_SEED
 FORMAT = 1
 TABS = ("generate", "progan", "stylegan", "edit", "interpolate")
 NOISE_MODES = ("const", "random", "none")
-PSI_RANGE = (-1.0, 1.5)        # the widest truncation slider of any tab
-STRENGTH_RANGE = (-5.0, 5.0)   # direction strengths, standard deviations (directions.MAX_STRENGTH)
+PSI_RANGE = (limits.STYLE_PSI.lo, limits.STYLE_PSI.hi)  # the widest truncation slider of any tab
+STRENGTH_RANGE = (limits.DIRECTION_STRENGTH.lo, limits.DIRECTION_STRENGTH.hi)  # direction strengths, standard deviations
 MAX_RECIPE_BYTES = 1 << 20     # a recipe is a few KB; refuse anything larger before parsing it
 
 

@@ -28,7 +28,7 @@ from ..models import ARCHITECTURES
 from .display import display_factor, enlarge
 from .grid import Renderer, RenderError
 
-MAX_STRENGTH = 2.0      # noise strength sliders go from 0 (off) to 2 (twice the learned scale)
+MAX_STRENGTH = limits.NOISE_STRENGTH.hi  # noise strength sliders go from 0 (off) to 2 (twice the learned scale)
 MAX_VARIATIONS = limits.VARIATIONS      # stochastic variation: noise realisations at once
 MAX_MATRIX_SEEDS = limits.MATRIX_SEEDS  # style-mixing matrix: rows and columns, each
 MATRIX_TILE_PX = 128    # matrix tiles are enlarged (nearest) to about this many pixels

@@ -6,8 +6,8 @@
   Emoji font (`apt-get install fonts-noto-color-emoji`), each glyph's square exactly as drawn.
 
 They are shipped so that `pip install -r requirements.txt` alone (a laptop, a Hugging Face Space)
-trains on every built-in data set. Run again only when a source changes; tests/test_data.py and
-tests/test_emoji.py check that the shipped files equal what the installed sources give.
+trains on every built-in data set. Run again only when a source changes; tests/unit/test_data.py and
+tests/unit/test_emoji.py check that the shipped files equal what the installed sources give.
 
     python scripts/make_builtin_data.py [--only mnist|emoji]
 """

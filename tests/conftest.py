@@ -1,11 +1,15 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures, over the builders in tests/helpers/ (nothing here is trained or downloaded
+except app_faces_dirs' one real 1 kimg run). Each layer of tests has its own folder:
 
-App fixtures (used by test_app.py and test_browser.py). Everything here is built from a tiny,
-untrained DCGAN written to disk in a few milliseconds; nothing is trained or downloaded.
+    tests/unit/  the engine: models, training, data, edits, metrics, importers, inspection, the playground
+    tests/ui/    the tabs' handlers called directly, and the app's endpoints (fuzzed, over HTTP)
+    tests/app/   the launched app: in a real browser, as a subprocess (`python app.py`), soaked, first run
+    tests/docs/  the README, its pictures, and the layout of the package
 
-- `make_tiny_checkpoint(stem, seed)`  helper: write a 16 px RGB DCGAN checkpoint at `stem`.
-- `make_tiny_progan_checkpoint(stem, seed, stage, alpha)`  helper: a 32 px RGB ProGAN (4 stages).
-- `launch_app(dirs)`   helper generator: serve app.create_app over `dirs` until closed.
+Markers (pyproject.toml): `browser` (drives Chromium), `server` (launches the app), `slow` (a minute or
+more of training or installing). `python -m pytest -q -m "not slow and not browser and not server"` is
+the quick loop while editing; CI runs everything.
+
 - `app_tiny_dirs`      session: AppDirs(weights, runs) holding one shipped checkpoint, "tiny".
 - `app_empty_dirs`     session: AppDirs(weights, runs), both empty.
 - `app_tiny_services`  session: Services over `app_tiny_dirs` on the CPU (for handler calls).
@@ -14,15 +18,11 @@ untrained DCGAN written to disk in a few milliseconds; nothing is trained or dow
 - `app_empty_server`   session: the same over `app_empty_dirs`.
 - `app_progan_dirs`    session: AppDirs holding "tiny" (DCGAN) and "tiny-progan" (trained to stage 3).
 - `app_progan_services`, `app_progan_server`: Services / the launched app over `app_progan_dirs`.
-- `make_tiny_stylegan_checkpoint(stem, variant, seed)`  helper: a 16 px RGB StyleGAN ("adain") or
-                       StyleGAN2 ("modulated"), untrained, with visible noise and a non-zero w_avg.
 - `app_stylegan_dirs`  session: AppDirs holding "tiny" (DCGAN), "tiny-stylegan2" and "tiny-stylegan".
 - `app_stylegan_services`, `app_stylegan_server`: Services / the launched app over `app_stylegan_dirs`.
 - `app_faces_dirs`     session: AppDirs whose runs/ holds "stylegan2-faces", a 64 px StyleGAN2 really
                        trained on the procedural faces for 1 kimg (about 15-25 s on one CPU thread).
 - `app_faces_server`   session: the launched app over `app_faces_dirs`.
-- `require_chromium()` helper for the browser test modules: skip them (with the install command) when
-                       Debian's Chromium is absent, but fail them when the CI environment variable is set.
 
 The session fixtures are shared by every test: tests that add files must use their own
 folders (tmp_path), never these.
@@ -33,13 +33,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no version check call home
+
 # Gradio caches every returned image at /tmp/gradio/<hash of its bytes>/image.png, rewritten in
 # place (not atomically) and cleaned up by delete_cache, and that folder is shared by every
 # Gradio process on the machine. Our test models are deterministic, so two test runs at once write
@@ -58,153 +57,28 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # app.py lives at the repo root, outside the package
     sys.path.insert(0, str(REPO))
 
-TINY_CONFIG = {"res": 16, "channels": 3, "ngf": 8}               # DCGANConfig fields
-TINY_TRAIN = {"kimg": 1, "data": "faces", "recipe": "dcgan"}     # the checkpoint's "train" block
-TINY_NAME = "tiny"                                               # its name in the model list
-
-
-def make_tiny_checkpoint(stem: str | os.PathLike, seed: int = 0, train: dict | None = None) -> Path:
-    """Write `stem`.safetensors + `stem`.json: an untrained 16 px RGB DCGAN, weights from `seed`.
-
-    DCGAN's own init, N(0, 0.02), gives an untrained G whose every image is flat grey
-    (pixels 127..129), too faint for tests that compare pictures (psi 0.5 and 0.45 even
-    render the same bytes). He-scaled weights give full-contrast images instead."""
-    from torch import nn
-
-    from explorer.models import build_generator
-    from explorer.weights import save_generator
-
-    torch.manual_seed(seed)
-    G = build_generator("dcgan", TINY_CONFIG)
-    with torch.no_grad():
-        for m in G.modules():
-            if isinstance(m, nn.ConvTranspose2d):
-                # Inputs per output pixel: C_in from the 1x1 start, C_in x 2 x 2 for a stride-2, k=4 layer.
-                fan_in = m.in_channels * (1 if m.stride[0] == 1 else 4)
-                m.weight.normal_(0.0, (2.0 / fan_in) ** 0.5)
-    return save_generator(stem, G, "dcgan", TINY_CONFIG, TINY_TRAIN if train is None else train)
-
-
-TINY_PROGAN_CONFIG = {"res": 32, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8}
-TINY_PROGAN_TRAIN = {"kimg": 1, "data": "faces", "recipe": "progan", "stage": 3, "alpha": 1.0, "stage_res": 32,
-                     "dataset_licence": "procedural"}
-TINY_PROGAN_NAME = "tiny-progan"
-
-
-def make_tiny_progan_checkpoint(stem: str | os.PathLike, seed: int = 0, stage: int | None = None,
-                                alpha: float = 1.0) -> Path:
-    """Write `stem`.safetensors + `stem`.json: an untrained 32 px RGB ProGAN (stages 0..3, 4x4..32x32),
-    weights from `seed`, recorded as trained to `stage` (None = 3, the last) at `alpha`.
-
-    Equalized-lr init already gives full-contrast images at every stage (uint8 std ~80); should a
-    change to the init ever make them flat, the toRGB weights are scaled up (a larger spread) until they are not."""
-    import numpy as np
-
-    from explorer.images import to_uint8
-    from explorer.models import build_generator
-    from explorer.weights import save_generator
-
-    torch.manual_seed(seed)
-    G = build_generator("progan", TINY_PROGAN_CONFIG).eval()
-    z = torch.randn(4, TINY_PROGAN_CONFIG["z_dim"])
-    with torch.no_grad():
-        for s in range(G.num_stages):
-            for _ in range(3):
-                if np.std(to_uint8(G(z, stage=s))) >= 30:
-                    break
-                G.to_rgb[s].weight.mul_(4.0)
-    stage = G.num_stages - 1 if stage is None else stage
-    train = dict(TINY_PROGAN_TRAIN, stage=stage, alpha=alpha, stage_res=4 * 2**stage)
-    return save_generator(stem, G, "progan", TINY_PROGAN_CONFIG, train)
-
-
-TINY_STYLEGAN_MODEL = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
-                       "channel_max": 16}
-TINY_STYLEGAN_TRAIN = {"kimg": 1, "data": "faces", "recipe": "stylegan2", "dataset_licence": "procedural"}
-TINY_STYLEGAN_NAME = "tiny-stylegan2"   # variant "modulated" in app_stylegan_dirs
-TINY_STYLEGAN1_NAME = "tiny-stylegan"   # variant "adain"
-
-
-def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modulated", seed: int = 0) -> Path:
-    """Write `stem`.safetensors + `stem`.json: an untrained 16 px RGB StyleGAN (variant "adain") or
-    StyleGAN2 ("modulated"), weights from `seed`; 6 style inputs (4, 4, 8, 8, 16, 16).
-
-    An untrained G has noise scales of 0 and w_avg = 0, which would hide noise and truncation:
-    both get non-zero values here. Should the images come out flat (uint8 std < 30), the toRGB
-    weights are scaled up until they are not."""
-    import numpy as np
-
-    from explorer.images import to_uint8
-    from explorer.models import build_generator
-    from explorer.weights import save_generator
-
-    config = dict(TINY_STYLEGAN_MODEL, variant=variant)
-    torch.manual_seed(seed)
-    G = build_generator("stylegan", config).eval()
-    z = torch.randn(4, config["z_dim"])
-    with torch.no_grad():
-        for layer in G.layers:
-            layer.noise_strength.uniform_(0.1, 0.3)
-        G.w_avg.copy_(G.mapping(torch.randn(64, config["z_dim"]))[:, 0].mean(0) + 0.5 * torch.randn(config["w_dim"]))
-        for _ in range(4):
-            if np.std(to_uint8(G(z))) >= 30:
-                break
-            for rgb in G.to_rgb:
-                rgb.conv.weight.mul_(2.0)
-    train = dict(TINY_STYLEGAN_TRAIN, recipe="stylegan2" if variant == "modulated" else "stylegan")
-    return save_generator(stem, G, "stylegan", config, train)
-
-
-CHROMIUM = Path("/usr/bin/chromium")   # Debian's; Playwright drives it and never downloads a browser
-CHROMIUM_INSTALL = "apt-get install -y --no-install-recommends chromium fonts-liberation"
-
-
-def require_chromium(chromium: Path = CHROMIUM) -> None:
-    """Call at the top of a browser test module: without `chromium` the module is skipped on a
-    developer's machine, but fails where the CI variable is set (CI must run these tests)."""
-    if chromium.exists():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{chromium} is absent and CI is set: the browser tests must run in CI. "
-                    f"Install it with `{CHROMIUM_INSTALL}`.", pytrace=False)
-    pytest.skip(f"{chromium} is absent; install it with `{CHROMIUM_INSTALL}`", allow_module_level=True)
-
-
-@dataclass(frozen=True)
-class AppDirs:
-    weights: Path   # the app's --weights folder
-    runs: Path      # the app's --runs folder
-
-
-@dataclass(frozen=True)
-class LaunchedApp:
-    url: str        # "http://127.0.0.1:<port>/"
-    demo: object    # the gr.Blocks being served
-    dirs: AppDirs
-
-
-def _dirs(root: Path) -> AppDirs:
-    dirs = AppDirs(root / "weights", root / "runs")
-    dirs.weights.mkdir(parents=True)
-    dirs.runs.mkdir(parents=True)
-    return dirs
+from helpers import (FACES_RUN, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN1_NAME, TINY_STYLEGAN_NAME, AppDirs,  # noqa: E402
+                     launch_app, make_dirs, make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint,
+                     train_tiny_stylegan)
+from helpers.browser import CHROMIUM_ARGS, TIMEOUT_MS  # noqa: E402
+from helpers import CHROMIUM  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def app_tiny_dirs(tmp_path_factory) -> AppDirs:
-    dirs = _dirs(tmp_path_factory.mktemp("app-tiny"))
+    dirs = make_dirs(tmp_path_factory.mktemp("app-tiny"))
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
     return dirs
 
 
 @pytest.fixture(scope="session")
 def app_empty_dirs(tmp_path_factory) -> AppDirs:
-    return _dirs(tmp_path_factory.mktemp("app-empty"))
+    return make_dirs(tmp_path_factory.mktemp("app-empty"))
 
 
 @pytest.fixture(scope="session")
 def app_progan_dirs(tmp_path_factory) -> AppDirs:
-    dirs = _dirs(tmp_path_factory.mktemp("app-progan"))
+    dirs = make_dirs(tmp_path_factory.mktemp("app-progan"))
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
     make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
     return dirs
@@ -226,7 +100,7 @@ def app_tiny_services(app_tiny_dirs):
 
 @pytest.fixture(scope="session")
 def app_stylegan_dirs(tmp_path_factory) -> AppDirs:
-    dirs = _dirs(tmp_path_factory.mktemp("app-stylegan"))
+    dirs = make_dirs(tmp_path_factory.mktemp("app-stylegan"))
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
     make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
     make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN1_NAME, "adain", seed=1)
@@ -240,91 +114,11 @@ def app_stylegan_services(app_stylegan_dirs):
     return Services(app_stylegan_dirs.weights, app_stylegan_dirs.runs, torch.device("cpu"))
 
 
-FACES_RUN = "stylegan2-faces"   # listed as "run: stylegan2-faces"
-
-
-def train_tiny_stylegan(run_dir: str | os.PathLike, recipe: str = "stylegan2", res: int = 64, kimg: float = 1.0,
-                        tick_kimg: float = 0.5, data_size: int = 256):
-    """Train a narrow StyleGAN on the procedural faces into the run directory `run_dir` with
-    Trainer.fit (as `python -m explorer.train` does), a snapshot at every tick. Returns the RunDir."""
-    from explorer.train.datasets import load_dataset
-    from explorer.train.loop import Trainer
-    from explorer.train.recipes import make_train_config
-    from explorer.train.run import RunDir
-
-    model = {"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 256, "channel_max": 16}
-    cfg = make_train_config(recipe, res=res, channels=3, model=model, data="faces", data_size=data_size, batch=16,
-                            kimg=kimg, tick_kimg=tick_kimg, snapshot_ticks=1, sample_ticks=100, num_samples=4,
-                            ema_kimg=0.1)
-    run = RunDir(Path(run_dir)).create(cfg)
-    threads = torch.get_num_threads()
-    try:
-        assert Trainer(cfg, load_dataset("faces", res, size=data_size), run=run).fit() == "done"
-    finally:
-        torch.set_num_threads(threads)
-    return run
-
-
 @pytest.fixture(scope="session")
 def app_faces_dirs(tmp_path_factory) -> AppDirs:
-    dirs = _dirs(tmp_path_factory.mktemp("app-faces"))
+    dirs = make_dirs(tmp_path_factory.mktemp("app-faces"))
     train_tiny_stylegan(dirs.runs / FACES_RUN)
     return dirs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def launch_app(dirs: AppDirs):
-    """Build the app as `python app.py` does and serve it in this process; yields a LaunchedApp."""
-    import app
-    from explorer.ui.app import LAUNCH_OPTIONS
-
-    port = _free_port()
-    args = app.parse_args(["--weights", str(dirs.weights), "--runs", str(dirs.runs), "--port", str(port),
-                           "--device", "cpu"])
-    threads = torch.get_num_threads()
-    demo = app.create_app(args)
-    torch.set_num_threads(threads)  # create_app sets a process-wide thread count; keep other tests' own
-    # The same launch options as app.main(), plus the in-process ones.
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=args.port, quiet=True,
-                **LAUNCH_OPTIONS)
-    try:
-        yield LaunchedApp(f"http://127.0.0.1:{port}/", demo, dirs)
-    finally:
-        demo.close()
-
-
-def launch_training_app(dirs: AppDirs, sample_sec: str = "0.5"):
-    """launch_app for tests that train from the Train tab: jobs it starts refresh their live grid every
-    `sample_sec` seconds, and a job a failed test left running is killed when the app goes."""
-    import json
-    import signal
-
-    old = os.environ.get("GAN_EXPLORER_SAMPLE_SEC")
-    os.environ["GAN_EXPLORER_SAMPLE_SEC"] = sample_sec
-    try:
-        gen = launch_app(dirs)
-        app = next(gen)
-    finally:
-        os.environ.pop("GAN_EXPLORER_SAMPLE_SEC") if old is None else os.environ.update(GAN_EXPLORER_SAMPLE_SEC=old)
-    try:
-        yield app
-    finally:
-        for run in dirs.runs.iterdir():
-            try:
-                st = json.loads((run / "status.json").read_text())
-            except (OSError, ValueError):
-                continue
-            if st.get("state") == "running" and st.get("pid"):
-                try:
-                    os.kill(st["pid"], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        gen.close()
 
 
 @pytest.fixture(scope="session")
@@ -352,17 +146,52 @@ def app_faces_server(app_faces_dirs):
     yield from launch_app(app_faces_dirs)
 
 
-def resumed_after(cfg, dataset, steps: int, folder) -> "object":
-    """A Trainer that took `steps` steps, saved its resume state under `folder`, and a new Trainer that
-    loaded it: the new one (whose next step must be the one an unbroken run takes)."""
-    from explorer.train.loop import Trainer
-    from explorer.train.run import RunDir
+# --- the browser tests' Chromium (Debian's, driven by playwright): one per module, a fresh page per test ---
 
-    first = Trainer(cfg, dataset)
-    for _ in range(steps):
-        first.train_step()
-    first.run = RunDir(folder).create(cfg)
-    first.save_resume()
-    resumed = Trainer(cfg, dataset)
-    resumed.load_state_dict(first.run.load_resume())
-    return resumed
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+# --- markers: browser (drives Chromium), server (launches the app), slow (trains or installs for a minute) ---
+
+SLOW_MODULES = {"test_first_run", "test_soak", "test_ddp", "test_faults", "test_train_tab", "test_jobs",
+                "test_playground", "test_readme_assets", "test_shipped_directions"}
+SLOW_FIXTURES = {"app_faces_dirs", "app_faces_server"}   # a real 1 kimg training run
+BROWSER_FIXTURES = {"page", "browser"}
+SERVER_WORDS = ("launch_app(", "launch_training_app(", "Client(", "App(")
+SLOW_WORDS = ("sys.executable", "subprocess.")           # a test that starts a training process of its own
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        names = set(getattr(item, "fixturenames", ()))
+        try:
+            body = inspect.getsource(item.function)
+        except (OSError, TypeError):
+            body = ""
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if names & BROWSER_FIXTURES or any(n.endswith(("server", "_app")) for n in names) \
+                or any(w in body for w in SERVER_WORDS) or "/app/" in str(item.fspath):
+            item.add_marker(pytest.mark.server)
+        if module in SLOW_MODULES or names & SLOW_FIXTURES or any(w in body for w in SLOW_WORDS):
+            item.add_marker(pytest.mark.slow)

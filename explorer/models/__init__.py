@@ -1,6 +1,6 @@
 """Model registry: architecture name -> (config class, G, D, capabilities, title, tiny config).
 
-A family's G keeps the generator contract (models/contract.py); tests/test_contract.py checks every
+A family's G keeps the generator contract (models/contract.py); tests/unit/test_contract.py checks every
 entry here against it, built from the family's TINY config."""
 
 from __future__ import annotations

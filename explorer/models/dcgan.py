@@ -49,7 +49,7 @@ class DCGANConfig:
         return min(base * 2**i, self.max_channels)
 
 
-# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/unit/test_contract.py) build every
 # family from it.
 TINY = {"res": 16, "channels": 3, "ngf": 8, "ndf": 8, "z_dim": 16}
 

@@ -62,7 +62,7 @@ class FastGANConfig(ProjectedDConfig):
         return pairs or ([(4, 32)] if self.res == 32 else [])
 
 
-# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/unit/test_contract.py) build every
 # family from it.
 TINY = {"res": 32, "channels": 3, "z_dim": 16, "ngf": 4, "backbone": "random", "proj_channels": 4,
         "d_width": 8}

@@ -48,7 +48,7 @@ class ProGANConfig:
         return int(min(max(self.fmap_base / 2 ** (stage + 1), self.fmap_min), self.fmap_max))
 
 
-# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/unit/test_contract.py) build every
 # family from it.
 TINY = {"res": 16, "channels": 3, "z_dim": 16, "fmap_base": 64, "fmap_max": 16, "fmap_min": 8}
 

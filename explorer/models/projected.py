@@ -92,7 +92,7 @@ class ProjectedStyleGANConfig(StyleGANConfig, ProjectedDConfig):
         self.check_projected(self.res)
 
 
-# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/unit/test_contract.py) build every
 # family from it.
 TINY = {"res": 32, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
         "channel_max": 16, "backbone": "random", "proj_channels": 4, "d_width": 8}

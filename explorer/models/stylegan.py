@@ -76,7 +76,7 @@ class StyleGANConfig:
         return int(min(self.channel_base // r, self.channel_max))
 
 
-# A tiny CPU config that builds in milliseconds: the contract tests (tests/test_contract.py) build every
+# A tiny CPU config that builds in milliseconds: the contract tests (tests/unit/test_contract.py) build every
 # family from it.
 TINY = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 128,
         "channel_max": 16}
@@ -242,7 +242,7 @@ class SynthesisLayer(nn.Module):
 
     @torch.no_grad()
     def forward_fast(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-        """forward() without autograd, in fewer passes over x (tests/test_stylegan_fast.py checks
+        """forward() without autograd, in fewer passes over x (tests/unit/test_stylegan_fast.py checks
         they agree). The lrelu gain sqrt(2) moves into the weights and bias (lrelu(a x) = a lrelu(x) for
         a > 0); v2's style and demodulation go into the weights at batch 1, else into one
         multiply-add after a shared-weight conv; AdaIN is two means and one multiply-add; up

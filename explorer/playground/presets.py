@@ -2,7 +2,7 @@
 
 Each preset is a config, a seed and a step budget (iterations) in which its effect shows; on a
 2-core machine with one torch thread every budget trains in well under 20 s (WGAN-GP, the
-slowest, about 8 s). tests/test_playground.py asserts every sentence. Measured at the budget,
+slowest, about 8 s). tests/unit/test_playground.py asserts every sentence. Measured at the budget,
 seeds 0 / 1 / 2 (PyTorch 2.13 CPU, one thread):
 
 - mode-collapse:   modes covered 1 / 1 / 1 of 8 (fakes' RMS spread 0.10 / 0.15 / 0.06), while the

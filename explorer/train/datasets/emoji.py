@@ -10,7 +10,7 @@ category label (face, animal, food).
 The glyphs ship with the project (builtin/noto-emoji.png, an atlas of each glyph's square exactly
 as drawn, and builtin/noto-emoji.json, its index), so the data set works after `pip install -r
 requirements.txt` alone, on a Space too, with no font installed. `python scripts/make_builtin_data.py`
-draws them again from Debian's font (fonts-noto-color-emoji 2.042); tests/test_emoji.py checks that
+draws them again from Debian's font (fonts-noto-color-emoji 2.042); tests/unit/test_emoji.py checks that
 the atlas equals what the installed font draws.
 
 Pillow draws the font's colour bitmaps (CBDT) only at their one strike size, 109 px, with

@@ -315,7 +315,8 @@ class Drags:
             drag_steps = r.random() < 0.5
             for _ in range(n):
                 out.append(["ring", 512, "bce", "non-saturating", 1e-3, 1e-3, r.randint(1, 5) if drag_steps else 1,
-                            0.0 if drag_steps else round(r.uniform(0, 0.4), 2), 10.0, 0.0, 32, 2, 2])
+                            0.0 if drag_steps else round(r.uniform(0, 0.4), 2), 10.0, 0.0, 32, 2, 2,
+                            0.0, 0.0, 0.0, 0.5, 0.9, 64, 3])
             return out
         raise ValueError(endpoint)
 

@@ -34,34 +34,46 @@ def _errors(fn):
     return wrapped
 
 
+FORM = ("data", "points", "loss", "G loss", "lr G", "lr D", "D steps", "label smoothing", "GP λ", "R1 γ", "D width",
+        "D depth", "latent dims", "label noise", "label flips", "D dropout", "Adam β1", "Adam β2", "G width", "G depth")
+
+
 def controls_of(cfg: PlaygroundConfig) -> list:
-    """The form's values for a config: data, n, loss, g loss, lr G, lr D, D steps, smoothing, λ, γ, width,
-    depth, latent dim."""
+    """The form's values for a config, in FORM's order."""
     t, m = cfg.train, cfg.model
     g_loss = next(k for k, v in G_LOSSES.items() if v == t.g_loss)
     return [cfg.data.name, cfg.data.n_samples, t.loss, g_loss, t.lr_g, t.lr_d, t.d_steps, t.label_smoothing,
-            t.gp_lambda, t.r1_gamma, m.d_width, m.d_depth, m.latent_dim]
+            t.gp_lambda, t.r1_gamma, m.d_width, m.d_depth, m.latent_dim, t.label_noise, t.label_flip, m.d_dropout,
+            t.beta1, t.beta2, m.g_width, m.g_depth]
 
 
-def _train_changes(loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp_lambda, r1_gamma) -> dict:
+def _train_changes(loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp_lambda, r1_gamma, noise, flip, beta1,
+                   beta2) -> dict:
     bce = inputs.choice(loss, "Loss", LOSS_NAMES) == "bce"
+
+    def label(value, what: str) -> float:  # BCE's targets only; the other losses have none
+        return inputs.number(value, what, 0.0, 0.49) if bce else 0.0
+
     return dict(loss=loss, g_loss=G_LOSSES[inputs.choice(g_loss, "G loss", list(G_LOSSES))] if bce else "nonsaturating",
                 lr_g=inputs.number(lr_g, "Learning rate of G", 1e-6, 0.1),
                 lr_d=inputs.number(lr_d, "Learning rate of D", 1e-6, 0.1),
                 d_steps=inputs.whole(d_steps, "D steps per G step", 1, 20),
-                label_smoothing=inputs.number(smoothing, "Label smoothing", 0.0, 0.49) if bce else 0.0,
+                label_smoothing=label(smoothing, "Label smoothing"), label_noise=label(noise, "Label noise"),
+                label_flip=label(flip, "Label flips"),
                 gp_lambda=inputs.number(gp_lambda, "Gradient penalty λ", 0.0, 1000.0),
-                r1_gamma=inputs.number(r1_gamma, "R1 γ", 0.0, 1000.0))
+                r1_gamma=inputs.number(r1_gamma, "R1 γ", 0.0, 1000.0),
+                beta1=inputs.number(beta1, "Adam β1", 0.0, 0.9999), beta2=inputs.number(beta2, "Adam β2", 0.0, 0.9999))
 
 
-def _config(s, data, n, train: dict, width, depth, latent) -> PlaygroundConfig:
+def _config(s, data, n, train: dict, d_width, d_depth, latent, dropout, g_width, g_depth) -> PlaygroundConfig:
     cfg = s.pg.config
     data = inputs.choice(data, "Data", DATA_CHOICES)
     points = (cfg.data.points if cfg.data.name == "drawn" else None) if data == "drawn" else None
     data_cfg = dataclasses.replace(cfg.data, name=data, n_samples=inputs.whole(n, "Points", 8, 5000), points=points)
-    w, d = inputs.whole(width, "D width", 2, 512), inputs.whole(depth, "D depth", 1, 8)
-    model = dataclasses.replace(cfg.model, d_width=w, d_depth=d, g_width=max(w, cfg.model.g_width),
-                                latent_dim=inputs.whole(latent, "Latent dimensions", 1, 2))
+    model = dataclasses.replace(
+        cfg.model, d_width=inputs.whole(d_width, "D width", 2, 512), d_depth=inputs.whole(d_depth, "D depth", 1, 8),
+        g_width=inputs.whole(g_width, "G width", 2, 512), g_depth=inputs.whole(g_depth, "G depth", 1, 8),
+        latent_dim=inputs.whole(latent, "Latent dimensions", 1, 2), d_dropout=inputs.number(dropout, "D dropout", 0.0, 0.9))
     return cfg.replace(data=data_cfg, model=model, train=dataclasses.replace(cfg.train, **train))
 
 
@@ -141,12 +153,12 @@ def choose_preset(runner: Runner, key, name):
 
 @_errors
 def apply_settings(runner: Runner, key, data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp_lambda, r1_gamma,
-                   width, depth, latent):
+                   d_width, d_depth, latent, noise, flip, dropout, beta1, beta2, g_width, g_depth):
     """Handler: training settings apply at once, to the training in progress (and go into its recipe); a
     new data set or network shape starts over, keeping the seed."""
     s = runner.session(key)
-    train = _train_changes(loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp_lambda, r1_gamma)
-    cfg = _config(s, data, n, train, width, depth, latent)
+    train = _train_changes(loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp_lambda, r1_gamma, noise, flip, beta1, beta2)
+    cfg = _config(s, data, n, train, d_width, d_depth, latent, dropout, g_width, g_depth)
     old = s.pg.config
     if (cfg.data, cfg.model) != (old.data, old.model):
         s.pg.reset(cfg)

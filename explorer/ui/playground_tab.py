@@ -67,6 +67,17 @@ def create_playground_tab(services: Services) -> TabHandle:
                     width = gr.Slider(2, 256, value=64, step=2, label="D width", elem_id="pl-width")
                     depth = gr.Slider(1, 8, value=3, step=1, label="D depth", elem_id="pl-depth")
                     latent = gr.Radio([1, 2], value=2, label="Latent dimensions", elem_id="pl-latent")
+                with gr.Accordion("More: label noise and flips, dropout in D, Adam, G's size", open=False):
+                    with gr.Row():
+                        noise = gr.Slider(0, 0.49, value=0, step=0.01, label="Label noise (BCE)", elem_id="pl-noise")
+                        flip = gr.Slider(0, 0.49, value=0, step=0.01, label="Label flips (BCE)", elem_id="pl-flip")
+                        dropout = gr.Slider(0, 0.9, value=0, step=0.05, label="Dropout in D", elem_id="pl-dropout")
+                    with gr.Row():
+                        beta1 = gr.Number(0.5, label="Adam β1", minimum=0, maximum=0.9999, step=0.01, elem_id="pl-beta1")
+                        beta2 = gr.Number(0.999, label="Adam β2", minimum=0, maximum=0.9999, step=0.001,
+                                          elem_id="pl-beta2")
+                        g_width = gr.Slider(2, 256, value=64, step=2, label="G width", elem_id="pl-g-width")
+                        g_depth = gr.Slider(1, 8, value=3, step=1, label="G depth", elem_id="pl-g-depth")
                 apply = gr.Button("Apply settings", elem_id="pl-apply")
                 losses = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=200, elem_id="pl-losses")
                 scores = gr.LinePlot(x="step", y="value", color="series", title="D's scores and the divergence",
@@ -80,7 +91,8 @@ def create_playground_tab(services: Services) -> TabHandle:
         version = gr.State(-1)
         timer = gr.Timer(0.5)
 
-    form = [data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent]
+    form = [data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent, noise, flip, dropout,
+            beta1, beta2, g_width, g_depth]
     shown = [picture, info, losses, scores]
     quick = dict(concurrency_limit=4, concurrency_id="playground")
     # A playground belongs to the connection that made it (Gradio's session hash: a page, or an API client),
@@ -95,10 +107,11 @@ def create_playground_tab(services: Services) -> TabHandle:
     def _preset(p, request: gr.Request = None):
         return h.choose_preset(runner, key(request), p)
 
-    def _apply(data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent,
-               request: gr.Request = None):  # named: Gradio passes the request only to a named parameter
+    # Each input named (not *values): Gradio passes the request only to a function that names its inputs.
+    def _apply(data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1, width, depth, latent, noise, flip,
+               dropout, beta1, beta2, g_width, g_depth, request: gr.Request = None):
         return h.apply_settings(runner, key(request), data, n, loss, g_loss, lr_g, lr_d, d_steps, smoothing, gp, r1,
-                                width, depth, latent)
+                                width, depth, latent, noise, flip, dropout, beta1, beta2, g_width, g_depth)
 
     def _act(action):
         def fn(s, request: gr.Request = None):
@@ -133,7 +146,8 @@ def create_playground_tab(services: Services) -> TabHandle:
     preset.input(_preset, [preset], [watch, *form, *shown], api_name="playground_preset", **quick)
     apply.click(_apply, form, shown, api_name="playground_apply", **quick)
     # Training settings act on the training in progress as they are changed (data and shapes on Apply).
-    live = [loss.input, g_loss.input, lr_g.submit, lr_d.submit, d_steps.input, smoothing.input, gp.submit, r1.submit]
+    live = [loss.input, g_loss.input, lr_g.submit, lr_d.submit, d_steps.input, smoothing.input, gp.submit, r1.submit,
+            noise.input, flip.input, beta1.submit, beta2.submit]
     gr.on(live, _apply, form, shown, api_name="playground_settings", trigger_mode="always_last",
           show_progress="hidden", **quick)
     for button, action in ((play, "play"), (pause, "pause"), (step_d, "d"), (step_g, "g"), (step_both, "both"),

@@ -26,7 +26,7 @@ def page():
 
 def test_a_page_opens_on_the_first_preset_with_its_sentence_and_controls(page):
     runner, key, (k, preset, watch, *rest) = page
-    form, (picture, info, losses, scores) = rest[:13], rest[13:]
+    form, (picture, info, losses, scores) = rest[:len(h.FORM)], rest[len(h.FORM):]
     assert len(losses) == 0 and len(scores) == 0     # nothing trained yet: empty, typed charts
     assert preset == next(iter(PRESETS)) and watch == PRESETS[preset].watch
     assert form == h.controls_of(PRESETS[preset].config)
@@ -93,6 +93,10 @@ def test_training_settings_change_the_training_in_progress_and_shapes_start_over
     assert s.pg.config.train.loss == "wgan-gp" and s.pg.config.train.label_smoothing == 0.0
     with pytest.raises(gr.Error, match="Learning rate of G"):
         h.apply_settings(runner, key, *(form[:4] + [5.0] + form[5:]))
+    form[2], form[13], form[15], form[16], form[18] = "bce", 0.1, 0.3, 0.6, 48   # noise, D dropout, β1, G width
+    h.apply_settings(runner, key, *form)
+    t, m = s.pg.config.train, s.pg.config.model
+    assert (t.label_noise, m.d_dropout, t.beta1, m.g_width) == (0.1, 0.3, 0.6, 48) and s.pg.g_steps == 0
 
 
 class Click:

@@ -15,7 +15,7 @@ from .services import Services
 
 INTRO = ("A small G maps noise to points in the plane and a small D scores points as real or fake, with the "
          "losses the image recipes use. **Heat map**: D's output over the plane (P(real) for BCE, the critic's "
-         "value for WGAN-GP and hinge); **dots**: real (dark) and fake (orange); **arrows**: the gradient each "
+         "value for WGAN-GP and hinge); **dots**: real (green) and fake (purple); **arrows**: the gradient each "
          "fake receives from G's loss; **mesh**: G's image of a grid of its latents. Pick a preset, press "
          "**Play** and watch the sentence come true; change a setting while it trains. Click the picture to "
          "draw your own points.")

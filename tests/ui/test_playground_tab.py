@@ -16,6 +16,10 @@ from explorer.playground import PRESETS, recipe
 from explorer.ui import playground_handlers as h
 from explorer.ui.playground_runner import Runner
 
+# Gradio 6.31's queue calls pandas APIs that pandas 3 deprecates: noise from inside gradio.
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
 
 @pytest.fixture
 def page():

@@ -11,7 +11,7 @@ import copy
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -70,6 +70,7 @@ class InspectRenderer:
         self._lock = threading.Lock()
         self._segmenter = None
         self._dissections: dict[tuple[str, str, float], Dissection] = {}
+        self._unedited: OrderedDict[InspectRequest, dict] = OrderedDict()  # part areas of unedited pictures
 
     # ----------------------------------------------------------------------------- models
     def model(self, checkpoint: str) -> tuple[torch.nn.Module, dict, threading.Lock]:
@@ -140,7 +141,7 @@ class InspectRenderer:
                 edits, report = self._edits(req, meta)
                 got = capture(G, draw, ws, keys=[req.layer], edits=edits)
                 if edits and req.part is not None:
-                    report = self._area_report(req.part, capture(G, draw, ws, keys=[]).image, got.image, report)
+                    report = self._area_report(req, lambda: capture(G, draw, ws, keys=[]).image, got.image, report)
             except ValueError as e:
                 raise RenderError(str(e)) from None
         if req.layer not in got.features:
@@ -190,9 +191,22 @@ class InspectRenderer:
                 f"at strength {req.strength:g}")
         return (UnitEdit(req.layer, units, req.mode, float(req.strength), tuple(req.region)),), text
 
-    def _area_report(self, part: str, before: torch.Tensor, after: torch.Tensor, text: str) -> str:
+    def _area_report(self, req: InspectRequest, unedited, after: torch.Tensor, text: str) -> str:
+        """The edit in the segmenter's terms. The unedited picture's areas are the same for every strength,
+        units and region of one drag: they are kept for the last few pictures, not drawn again per event."""
         seg = self.segmenter()
-        a, b = part_areas(seg, before), part_areas(seg, after)
+        key = replace(req, part=None, units=0, mode="zero", strength=0.0, region=(0.0, 0.0, 1.0, 1.0),
+                      view=VIEWS[0], channel=0)
+        with self._lock:
+            a = self._unedited.get(key)
+        if a is None:
+            a = part_areas(seg, unedited())
+            with self._lock:
+                self._unedited[key] = a
+                while len(self._unedited) > 16:
+                    self._unedited.popitem(last=False)
+        b = part_areas(seg, after)
+        part = req.part
         return f"{text}: the segmenter sees {part} on {a[part]:.1%} of the picture before, {b[part]:.1%} after."
 
     def _view(self, req: InspectRequest, act: torch.Tensor, image: torch.Tensor) -> tuple[np.ndarray, str]:

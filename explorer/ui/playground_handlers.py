@@ -13,6 +13,7 @@ from ..playground import DISTRIBUTIONS, EXTENT, PRESETS, PlaygroundConfig, draw,
 from ..playground import recipe as precipe
 from ..playground.config import LOSS_NAMES
 from . import inputs
+from .common import user_errors
 from .playground_runner import Runner, valid_key
 
 VIEW_PX = 440
@@ -21,17 +22,7 @@ G_LOSSES = {"non-saturating": "nonsaturating", "minimax (original)": "minimax"}
 TRAIN_FIELDS = ("loss", "g_loss", "lr_g", "lr_d", "d_steps", "label_smoothing", "gp_lambda", "r1_gamma")
 
 
-def _errors(fn):
-    """A handler whose engine errors (sentences) reach the page as gr.Error."""
-    def wrapped(*args, **kw):
-        try:
-            return fn(*args, **kw)
-        except gr.Error:
-            raise
-        except ValueError as e:
-            raise gr.Error(str(e)) from None
-    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
-    return wrapped
+_errors = user_errors(ValueError)  # the engine's sentences reach the page as gr.Error
 
 
 FORM = ("data", "points", "loss", "G loss", "lr G", "lr D", "D steps", "label smoothing", "GP λ", "R1 γ", "D width",

@@ -47,20 +47,18 @@ def summary(values: list[float]) -> dict:
             "p95_ms": round(percentile(sorted(values), 95) * 1000, 1)}
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--samples", type=int, default=200)
-    p.add_argument("--threads", type=int, default=1)
-    a = p.parse_args(argv)
+def beside(job, threads: int = 1, prefix: str = "gan-explorer-bench-"):
+    """The app over a copy of weights/; a user's drags measured alone, then while job(url) runs (the CPU-heavy
+    work, from its own clients). Returns (alone, during, what job returned)."""
     from gradio_client import Client
 
-    work = Path(tempfile.mkdtemp(prefix="gan-explorer-inspect-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         shutil.copytree(ROOT / "weights", work / "weights")
         (work / "runs").mkdir()
-        app = App(work / "weights", work / "runs", work, threads=a.threads).start()
+        app = App(work / "weights", work / "runs", work, threads=threads).start()
         try:
-            user, admin = Client(app.url, verbose=False), Client(app.url, verbose=False)
+            user = Client(app.url, verbose=False)
             alone = {"generate_psi": [], "inspect_render": []}
             stop = threading.Event()
             stop.set()
@@ -69,16 +67,34 @@ def main(argv=None) -> int:
             stop = threading.Event()
             t = threading.Thread(target=drag, args=(user, stop, during, 3))
             t.start()
-            t0 = time.perf_counter()
-            for layer in LAYERS:
-                admin.predict(MODEL, layer, a.samples, 0, api_name="/inspect_dissect")
-            dissect_s = (time.perf_counter() - t0) / len(LAYERS)
-            stop.set()
-            t.join()
+            try:
+                result = job(app.url)
+            finally:
+                stop.set()
+                t.join()
         finally:
             app.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return alone, during, result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+
+    def dissect(url: str) -> float:
+        from gradio_client import Client
+
+        admin = Client(url, verbose=False)
+        t0 = time.perf_counter()
+        for layer in LAYERS:
+            admin.predict(MODEL, layer, a.samples, 0, api_name="/inspect_dissect")
+        return (time.perf_counter() - t0) / len(LAYERS)
+
+    alone, during, dissect_s = beside(dissect, a.threads, "gan-explorer-inspect-")
     print(json.dumps({"threads": a.threads, "samples": a.samples, "dissect_s_per_layer": round(dissect_s, 1),
                       "alone": {k: summary(v) for k, v in alone.items()},
                       "during_dissection": {k: summary(v) for k, v in during.items()}}, indent=1))

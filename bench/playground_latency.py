@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -23,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from inspect_latency import drag, summary  # noqa: E402
-from load_app import App  # noqa: E402
+from inspect_latency import beside, summary  # noqa: E402
 
 PLAYERS = 2  # explorer/ui/playground_runner.MAX_RUNNING
 
@@ -39,36 +35,19 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="length of the phase with the trainings playing")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
-    from gradio_client import Client
 
-    work = Path(tempfile.mkdtemp(prefix="gan-explorer-playground-"))
-    try:
-        shutil.copytree(ROOT / "weights", work / "weights")
-        (work / "runs").mkdir()
-        app = App(work / "weights", work / "runs", work, threads=a.threads).start()
-        try:
-            user = Client(app.url, verbose=False)
-            alone = {"generate_psi": [], "inspect_render": []}
-            stop = threading.Event()
-            stop.set()
-            drag(user, stop, alone, min_calls=15)
-            players = [Client(app.url, verbose=False) for _ in range(PLAYERS)]
-            for c in players:
-                c.predict("wgan-gp", api_name="/playground_preset")
-                c.predict(50, api_name="/playground_speed")
-                c.predict(50, api_name="/playground_play")
-            during = {"generate_psi": [], "inspect_render": []}
-            stop = threading.Event()
-            t = threading.Thread(target=drag, args=(user, stop, during, 3))
-            t.start()
-            time.sleep(a.seconds)
-            stop.set()
-            t.join()
-            trained = [g_steps(c.predict(50, api_name="/playground_pause")[1]) for c in players]
-        finally:
-            app.stop()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    def play(url: str) -> list[int]:
+        from gradio_client import Client
+
+        players = [Client(url, verbose=False) for _ in range(PLAYERS)]
+        for c in players:
+            c.predict("wgan-gp", api_name="/playground_preset")
+            c.predict(50, api_name="/playground_speed")
+            c.predict(50, api_name="/playground_play")
+        time.sleep(a.seconds)
+        return [g_steps(c.predict(50, api_name="/playground_pause")[1]) for c in players]
+
+    alone, during, trained = beside(play, a.threads, "gan-explorer-playground-")
     print(json.dumps({"threads": a.threads, "seconds": a.seconds, "players": PLAYERS,
                       "playground_iterations": trained,
                       "alone": {k: summary(v) for k, v in alone.items()},

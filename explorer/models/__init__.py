@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from . import dcgan, fastgan, progan, projected, stylegan
+from . import dcgan, fastgan, progan, projected, stylegan, stylegan3
 from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from .fastgan import FastGANConfig, FastGANGenerator
 from .layers import Capabilities
 from .progan import ProGANConfig, ProGANDiscriminator, ProGANGenerator
 from .projected import ProjectedDiscriminator, ProjectedStyleGANConfig
 from .stylegan import StyleGANConfig, StyleGANDiscriminator, StyleGANGenerator
+from .stylegan3 import StyleGAN3Config, StyleGAN3Generator
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ ARCHITECTURES: dict[str, Architecture] = {
     "stylegan-projected": Architecture(ProjectedStyleGANConfig, StyleGANGenerator, ProjectedDiscriminator,
                                        StyleGANGenerator.capabilities, "Projected StyleGAN2",
                                        projected.TINY),
+    # StyleGAN3 (Karras et al. 2021), -T and -R by its config; trained, as NVIDIA does, with StyleGAN2's D.
+    "stylegan3": Architecture(StyleGAN3Config, StyleGAN3Generator, StyleGANDiscriminator,
+                              StyleGAN3Generator.capabilities, "StyleGAN3", stylegan3.TINY),
 }
 
 

@@ -1,5 +1,13 @@
-"""NVIDIA stylegan2-ada-pytorch / stylegan3 network pickles (StyleGAN2 generators) -> our StyleGAN2.
+"""NVIDIA stylegan2-ada-pytorch / stylegan3 network pickles -> our StyleGAN2 or StyleGAN3 (convert_network).
 
+StyleGAN3 (-T and -R, training/networks_stylegan3.py): the Generator's recorded constructor arguments give
+StyleGAN3Config (an argument we do not know is refused, not dropped), the layers' recorded geometry (sizes,
+channels, sampling factors, paddings, taps, radial filters) is checked against ours, and the tensors map one
+to one: the mapping MLP, w_avg, the Fourier input (its learned mixing, affine, frequencies, phases and
+stored transform), per layer the conv weight, bias, affine, magnitude EMA and the designed filters (taken
+from the pickle, not redesigned). Nothing needs rescaling: our layers use NVIDIA's own weight conventions.
+
+StyleGAN2:
 The pickle is opened with safe_pickle (nothing in it runs). G_ema's parameters and buffers, and the
 constructor arguments its layers recorded, map one to one onto StyleGANConfig(variant="modulated",
 upsample="fir"): the mapping MLP (fc0..), w_avg, the 4x4 constant, per block conv0 (upsampling), conv1 and
@@ -15,8 +23,8 @@ import math
 import torch
 
 from . import safe_pickle
-from .errors import unsupported
-from .safe_pickle import Persistent
+from .errors import unreadable, unsupported
+from .safe_pickle import PERSISTENCE_VERSION, NumpyArray, Persistent
 from .tensors import TensorSource
 
 FILTER = torch.tensor([1.0, 3.0, 3.0, 1.0])
@@ -53,9 +61,6 @@ def read(f) -> Persistent:
         raise unsupported("This is a TensorFlow StyleGAN/StyleGAN2 pickle (dnnlib.tflib), which is not supported yet. "
                           "Convert it to a PyTorch pickle with stylegan2-ada-pytorch's legacy.py "
                           "(python legacy.py --source=FILE.pkl --dest=converted.pkl), then import that.")
-    if "SynthesisInput" in strings:
-        raise unsupported("This is a StyleGAN3 pickle (alias-free generator), which is not supported yet; "
-                          "StyleGAN2 pickles from the stylegan3 repository (cfg=stylegan2) are.")
     f.seek(0)
     data = safe_pickle.load(f)
     if not isinstance(data, dict) or "G_ema" not in data:
@@ -65,7 +70,21 @@ def read(f) -> Persistent:
     G = data["G_ema"]
     if not isinstance(G, Persistent) or G.class_name != "Generator":
         raise unsupported("'G_ema' in this pickle is not a Generator network.")
+    newer = sorted({m.version for m in modules(G).values() if m.version > PERSISTENCE_VERSION})
+    if newer:
+        raise unsupported(f"This pickle was written by a newer version of NVIDIA's code (persistence format "
+                          f"{newer[-1]}; this version of GAN Explorer reads formats up to {PERSISTENCE_VERSION}). "
+                          "Update GAN Explorer, or re-save the network with the released stylegan3 code.")
     return G
+
+
+def convert_network(G: Persistent) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
+    """(our arch, config, state dict, notes) for NVIDIA's G_ema: StyleGAN3 when its synthesis has the Fourier
+    input, StyleGAN2 otherwise."""
+    syn = modules(G).get("synthesis")
+    if syn is not None and isinstance((syn.state.get("_modules") or {}).get("input"), Persistent):
+        return ("stylegan3", *convert_stylegan3(G))
+    return ("stylegan", *convert(G))
 
 
 def _state(m: Persistent, key: str, default=None):
@@ -78,7 +97,7 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
     if int(_state(G, "c_dim", 0) or 0) > 0 or any(k.startswith("mapping.embed") for k in t):
         raise unsupported("This is a conditional (class-label) generator; only unconditional ones are supported yet.")
     if any(k.startswith("synthesis.input") or ".L" in k[:14] for k in t):
-        raise unsupported("This is a StyleGAN3 generator, which is not supported yet.")
+        raise unsupported("This is a StyleGAN3 generator; import it through convert_network.")
     syn = mods.get("synthesis")
     if syn is None or "synthesis.b4.const" not in t:
         raise unsupported("G_ema has no StyleGAN2 synthesis network (no synthesis.b4.const).")
@@ -165,3 +184,129 @@ def fit_widths(widths: dict[int, int]) -> dict:
             return {"channel_base": base, "channel_max": top}
     raise unsupported(f"The channel widths per resolution {dict(sorted(widths.items()))} do not follow "
                       "min(channel_base / res, channel_max); such generators are not supported yet.")
+
+
+# ----------------------------------------------------------------------------- StyleGAN3
+# The constructor arguments training/networks_stylegan3.py's Generator, MappingNetwork, SynthesisNetwork and
+# SynthesisLayer take, with their defaults and the StyleGAN3Config field each one sets.
+SG3_GENERATOR_KEYS = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs"}
+SG3_MAPPING = {"num_layers": ("mapping_layers", 2), "lr_multiplier": ("mapping_lr_mul", 0.01),
+               "w_avg_beta": ("w_avg_beta", 0.998)}
+SG3_SYNTHESIS = {"channel_base": 32768, "channel_max": 512, "num_layers": 14, "num_critical": 2,
+                 "first_cutoff": 2.0, "first_stopband": 2**2.1, "last_stopband_rel": 2**0.3, "margin_size": 10,
+                 "output_scale": 0.25, "num_fp16_res": 4, "conv_kernel": 3, "filter_size": 6, "lrelu_upsampling": 2,
+                 "use_radial_filters": False, "conv_clamp": 256, "magnitude_ema_beta": 0.999}
+# What each SynthesisLayer records about its geometry, checked against ours (a variant we would draw wrongly).
+SG3_LAYER_FACTS = ("is_torgb", "in_channels", "out_channels", "in_size", "out_size", "up_factor", "down_factor",
+                   "up_taps", "down_taps", "down_radial", "padding", "conv_kernel")
+
+
+def _value(v):
+    """A recorded attribute as plain Python: numpy arrays (NVIDIA keeps sizes as [w, h]) as lists."""
+    if isinstance(v, NumpyArray):
+        v = v.array.tolist()
+    if isinstance(v, (list, tuple)):
+        return [_value(x) for x in v]
+    return v
+
+
+def _sg3_config(G: Persistent) -> dict:
+    kwargs = dict(_state(G, "_init_kwargs") or {})
+    mapping_kwargs = dict(kwargs.pop("mapping_kwargs", None) or {})
+    unknown = sorted(set(kwargs) - SG3_GENERATOR_KEYS - set(SG3_SYNTHESIS))
+    unknown += sorted(f"mapping_kwargs.{k}" for k in set(mapping_kwargs) - set(SG3_MAPPING))
+    if unknown:
+        raise unsupported(f"This StyleGAN3 generator was built with settings GAN Explorer does not know: {unknown}; "
+                          "it may come from a modified version of NVIDIA's code, which we would render wrongly.")
+    if int(_value(kwargs.get("c_dim", _state(G, "c_dim", 0))) or 0) > 0:
+        raise unsupported("This is a conditional (class-label) StyleGAN3 generator; only unconditional ones "
+                          "are supported yet.")
+    syn = modules(G)["synthesis"]
+    config = {"res": int(_state(syn, "img_resolution")), "channels": int(_state(syn, "img_channels")),
+              "z_dim": int(_state(G, "z_dim")), "w_dim": int(_state(G, "w_dim"))}
+    for key, (field, default) in SG3_MAPPING.items():
+        config[field] = _value(mapping_kwargs.get(key, default))
+    for key, default in SG3_SYNTHESIS.items():
+        config[key] = _value(kwargs.get(key, default))
+    for key in ("num_layers", "num_critical", "margin_size", "output_scale", "num_fp16_res"):  # as recorded
+        config[key] = _value(_state(syn, key, config[key]))
+    config["conv_clamp"] = None if config["conv_clamp"] is None else float(config["conv_clamp"])
+    for key in ("mapping_layers", "channel_base", "channel_max", "num_layers", "num_critical", "margin_size",
+                "num_fp16_res", "conv_kernel", "filter_size", "lrelu_upsampling"):
+        config[key] = int(config[key])
+    for key in ("mapping_lr_mul", "w_avg_beta", "first_cutoff", "first_stopband", "last_stopband_rel",
+                "output_scale", "magnitude_ema_beta"):
+        config[key] = float(config[key])
+    config["use_radial_filters"] = bool(config["use_radial_filters"])
+    return config
+
+
+def convert_stylegan3(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
+    """(our StyleGAN3Config fields, our state dict, notes for the JSON) from NVIDIA's StyleGAN3 G_ema."""
+    from ..models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
+
+    mods, t = modules(G), flatten(G)
+    config = _sg3_config(G)
+    try:
+        ours = StyleGAN3Generator(StyleGAN3Config(**config))
+    except (TypeError, ValueError) as e:
+        raise unsupported(f"This StyleGAN3 generator's settings are not ones we can build ({e}).") from None
+    syn = mods["synthesis"]
+    names = [str(n) for n in (_state(syn, "layer_names") or [])]
+    if len(names) != config["num_layers"] + 1 or any(f"synthesis.{n}" not in mods for n in names):
+        raise unreadable(f"G_ema's synthesis network lists layers {names[:3]}... that it does not hold, or not "
+                         f"{config['num_layers'] + 1} of them; the file is damaged.")
+    layers = list(ours.layers[1:]) + list(ours.to_rgb)
+    for name, layer in zip(names, layers):
+        m = mods[f"synthesis.{name}"]
+        for fact in SG3_LAYER_FACTS:
+            theirs = _value(_state(m, fact))
+            mine = _value(getattr(layer, fact))
+            if fact in ("in_size", "out_size") and isinstance(theirs, list):
+                mine = [mine, mine]
+            if fact == "padding":
+                mine = list(mine)
+            if theirs is not None and theirs != mine:
+                raise unsupported(f"Layer {name} records {fact} = {theirs}, where a StyleGAN3 of these settings has "
+                                  f"{mine}; this variant is not supported.")
+        clamp = _value(_state(m, "conv_clamp", config["conv_clamp"]))
+        if (clamp is None) != (config["conv_clamp"] is None) or (clamp is not None and float(clamp) != config["conv_clamp"]):
+            raise unsupported(f"Layer {name} clamps at {_state(m, 'conv_clamp')}, the others at {config['conv_clamp']}; "
+                              "per-layer clamps are not supported.")
+    fc0 = mods.get("mapping.fc0")
+    if fc0 is None:
+        raise unreadable("G_ema has no mapping.fc0; the file is incomplete.")
+    if abs(float(_value(_state(fc0, "bias_gain", config["mapping_lr_mul"]))) - config["mapping_lr_mul"]) > 1e-9:
+        raise unsupported("The mapping network's learning-rate multiplier differs from the one it was built with.")
+
+    sd: dict[str, torch.Tensor] = {}
+    src = TensorSource(t, "G_ema")
+    take = src.take
+    for i in range(config["mapping_layers"]):
+        sd[f"mapping_net.fcs.{i}.weight"] = take(f"mapping.fc{i}.weight")
+        sd[f"mapping_net.fcs.{i}.bias"] = take(f"mapping.fc{i}.bias")
+    sd["w_avg"] = take("mapping.w_avg")
+    for k in ("weight", "transform", "freqs", "phases", "affine.weight", "affine.bias"):
+        sd[f"layers.0.{k}"] = take(f"synthesis.input.{k}")
+    filters = 0.0
+    for i, (name, layer) in enumerate(zip(names, layers)):
+        ours_key = "to_rgb.0" if i == len(names) - 1 else f"layers.{i + 1}"
+        for k in ("weight", "bias", "magnitude_ema", "affine.weight", "affine.bias"):
+            sd[f"{ours_key}.{k}"] = take(f"synthesis.{name}.{k}")
+        for k in ("up_filter", "down_filter"):
+            designed = getattr(layer, k)
+            key = f"synthesis.{name}.{k}"
+            if designed is None:
+                if key in t:
+                    raise unsupported(f"Layer {name} has a {k} where StyleGAN3 has none.")
+                continue
+            sd[f"{ours_key}.{k}"] = take(key)
+    src.refuse_leftovers("StyleGAN3", hint="; this is a variant we do not support yet.")
+    # Our own design of the filters, for the record: the pickle's are the ones used.
+    for k, v in ours.state_dict().items():
+        if k.endswith(("up_filter", "down_filter")) and k in sd and v.shape == sd[k].shape:
+            filters = max(filters, float((v - sd[k]).abs().max()))
+    variant = "StyleGAN3-R" if config["conv_kernel"] == 1 else "StyleGAN3-T"
+    notes = {"variant": variant, "conv_clamp": config["conv_clamp"],
+             "filters": f"the pickle's (our design of them differs by at most {filters:.1e})"}
+    return config, sd, notes

@@ -2,11 +2,12 @@
 
 Those pickles store each network as `torch_utils.persistence._reconstruct_persistent_obj(meta)`, where
 meta holds the source code of the module that defined the class, the class name and the object's
-__dict__ (parameters, buffers, submodules, constructor arguments). Unpickled the usual way, that source
+__dict__ (parameters, buffers, submodules, constructor arguments, and for StyleGAN3 small numpy arrays). Unpickled the usual way, that source
 is exec'd and dnnlib/torch_utils must be importable. Here every global the pickle names is looked up in
 a short allowlist of stand-ins instead: a persistent object becomes a `Persistent` record (its source is
 kept as text, never run), `dnnlib.util.EasyDict` a dict, tensors are rebuilt by torch's own weights-only
-loader, numpy scalars from their bytes. Any other global is refused before anything runs."""
+loader, numpy scalars and numeric arrays from their bytes (an object array is refused). Any other global is
+refused before anything runs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import torch
 from .errors import ImportRefused, refused_global, unreadable
 
 PERSISTENCE = ("torch_utils.persistence", "_reconstruct_persistent_obj")
+PERSISTENCE_VERSION = 6  # torch_utils/persistence.py's _version in every released stylegan2-ada-pytorch and stylegan3
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Persistent:
     class_name: str
     module_src: str        # the defining module's source, kept as text; never executed
     state: dict
+    version: int = PERSISTENCE_VERSION  # the persistence format that wrote it
 
 
 class EasyDict(dict):
@@ -59,11 +62,37 @@ def _numpy_scalar(dtype, data=None):
     return np.frombuffer(data, dtype=np.dtype(dtype.code).newbyteorder(order), count=1)[0].item()
 
 
+class NDArrayType:
+    """Stands in for numpy.ndarray as the class argument of numpy's _reconstruct; never instantiated."""
+
+
+class NumpyArray:
+    """A numeric numpy array rebuilt from its pickled bytes (numpy.core.multiarray._reconstruct, then BUILD
+    with (version, shape, dtype, is_fortran, raw bytes)); `.array` is the np.ndarray."""
+
+    def __init__(self, cls, shape=None, typecode=None):
+        if cls is not NDArrayType:
+            raise refused_global("numpy._reconstruct of something other than an ndarray")
+        self.array = None
+
+    def __setstate__(self, state):
+        if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], NumpyDType)
+                and isinstance(state[4], bytes) and isinstance(state[1], tuple)):
+            raise refused_global("a numpy array of objects")  # object arrays pickle a list, which may hold code
+        _, shape, dtype, fortran, raw = state
+        order = "<" if dtype.byteorder in ("|", "=") else dtype.byteorder
+        flat = np.frombuffer(raw, dtype=np.dtype(dtype.code).newbyteorder(order))
+        self.array = flat.reshape(tuple(int(d) for d in shape), order="F" if fortran else "C").copy()
+
+
 def _reconstruct_persistent(meta):
     if not (isinstance(meta, dict) and meta.get("type") == "class" and isinstance(meta.get("class_name"), str)
             and isinstance(meta.get("state"), dict)):
         raise unreadable("A persistent object in this pickle has no class name or state; the file is damaged.")
-    return Persistent(meta["class_name"], str(meta.get("module_src", "")), dict(meta["state"]))
+    version = meta.get("version", PERSISTENCE_VERSION)
+    if not isinstance(version, int):
+        raise unreadable("A persistent object in this pickle has no format version; the file is damaged.")
+    return Persistent(meta["class_name"], str(meta.get("module_src", "")), dict(meta["state"]), version)
 
 
 def _load_storage(data):
@@ -104,6 +133,9 @@ ALLOWED = {
     ("numpy", "dtype"): NumpyDType,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy", "ndarray"): NDArrayType,
+    ("numpy.core.multiarray", "_reconstruct"): NumpyArray,
+    ("numpy._core.multiarray", "_reconstruct"): NumpyArray,
 }
 
 

@@ -181,10 +181,21 @@ class Writer(pickle._Pickler):
         self.write(pickle.REDUCE)
         self.memoize(obj)
 
+    def save_np_array(self, obj):
+        """ndarray.__reduce__ under numpy 1.x: _reconstruct(ndarray, (0,), b'b'), then BUILD with the raw bytes."""
+        self.save(Ref("numpy.core.multiarray", "_reconstruct"))
+        self.save((Ref("numpy", "ndarray"), (0,), b"b"))
+        self.write(pickle.REDUCE)
+        self.memoize(obj)
+        self.save((1, obj.shape, obj.dtype, False, obj.tobytes()))
+        self.write(pickle.BUILD)
+
     dispatch[Ref] = save_ref
     dispatch[Reduce] = save_reduce_obj
     dispatch[NewObj] = save_newobj
     dispatch[np.float64] = save_np_scalar
+    dispatch[np.bool_] = save_np_scalar
+    dispatch[np.ndarray] = save_np_array
 
 
 def easydict(**kw) -> NewObj:
@@ -195,17 +206,18 @@ def easydict(**kw) -> NewObj:
 MODULE_SRC = "import pathlib\npathlib.Path({marker!r}).write_text('the pickled source ran')\nclass Generator: pass\n"
 
 
-def persistent(class_name: str, params: dict, buffers: dict, modules: dict, marker: Path, **attrs) -> Reduce:
+def persistent(class_name: str, params: dict, buffers: dict, modules: dict, marker: Path, version: int = 6,
+               **attrs) -> Reduce:
     """torch_utils.persistence._reconstruct_persistent_obj(meta), meta.state an nn.Module's __dict__."""
     state = {"training": False,
              "_parameters": OrderedDict((k, torch.nn.Parameter(v.detach().clone(), requires_grad=False))
                                         for k, v in params.items()),
-             "_buffers": OrderedDict((k, v.detach().clone()) for k, v in buffers.items()),
+             "_buffers": OrderedDict((k, None if v is None else v.detach().clone()) for k, v in buffers.items()),
              "_non_persistent_buffers_set": set(), "_backward_hooks": OrderedDict(), "_forward_hooks": OrderedDict(),
              "_forward_pre_hooks": OrderedDict(), "_state_dict_hooks": OrderedDict(),
              "_load_state_dict_pre_hooks": OrderedDict(), "_modules": OrderedDict(modules),
              "_init_args": (), **attrs}
-    meta = {"type": "class", "version": 6, "module_src": MODULE_SRC.format(marker=str(marker)),
+    meta = {"type": "class", "version": version, "module_src": MODULE_SRC.format(marker=str(marker)),
             "class_name": class_name, "state": state}
     return Reduce(Ref("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))
 
@@ -269,6 +281,122 @@ def write_nvidia(path: Path, G, marker: Path, protocol: int = 3, conv_clamp=None
     Writer(buf, protocol=protocol).dump(snapshot)
     path.write_bytes(buf.getvalue())
     return path
+
+
+# ----------------------------------------------------------------------------- NVIDIA StyleGAN3 pickle layout
+SG3 = {"res": 16, "z_dim": 8, "w_dim": 8, "channel_base": 128, "channel_max": 16, "num_layers": 4, "num_critical": 1,
+       "margin_size": 2, "magnitude_ema_beta": 0.99}
+SG3_R = {"conv_kernel": 1, "use_radial_filters": True, "channel_base": 256, "channel_max": 32}
+
+
+def source_stylegan3(variant: str = "t", seed: int = 0, **kw) -> torch.nn.Module:
+    """Our StyleGAN3 with non-trivial biases, magnitude EMAs, input affine and w_avg: the reference."""
+    torch.manual_seed(seed)
+    G = build_generator("stylegan3", {**SG3, **(SG3_R if variant == "r" else {}), **kw}).eval()
+    with torch.no_grad():
+        for layer in list(G.layers[1:]) + list(G.to_rgb):
+            layer.bias.normal_(0, 0.3)
+            layer.magnitude_ema.fill_(float(torch.rand(()) + 0.3))
+        G.input.affine.weight.normal_(0, 0.3)
+        G.w_avg.normal_(0, 0.5)
+    return G
+
+
+def nvidia_stylegan3(G, marker: Path, c_dim: int = 0, version: int = 6, init_extra: dict | None = None,
+                     drop: str | None = None, padding_of: dict | None = None) -> Reduce:
+    """NVIDIA's StyleGAN3 Generator (stylegan3 training/networks_stylegan3.py) as its pickle records it, holding
+    our G's weights: sizes as numpy int64 arrays, cutoffs as numpy float64, use_fp16 as numpy bool. drop: a
+    tensor left out ("L1.bias"); padding_of: {layer index: padding recorded instead of the real one}."""
+    cfg = G.cfg
+
+    def p(name, tensors):
+        return {k: v for k, v in tensors.items() if f"{name}.{k}" != drop}
+
+    def fc(lin, lr=1.0, activation="linear", name=""):
+        return persistent("FullyConnectedLayer", p(name, {"weight": lin.weight, "bias": lin.bias}), {}, {}, marker,
+                          version, in_features=lin.weight.shape[1], out_features=lin.weight.shape[0],
+                          activation=activation, weight_gain=np.float64(lr / np.sqrt(lin.weight.shape[1])),
+                          bias_gain=lr)
+
+    inp = G.input
+    input_ = persistent("SynthesisInput", {"weight": inp.weight}, {"transform": inp.transform, "freqs": inp.freqs,
+                                                                   "phases": inp.phases},
+                        {"affine": fc(inp.affine)}, marker, version, w_dim=cfg.w_dim, channels=inp.channels,
+                        size=np.array([inp.size, inp.size], dtype=np.int64),
+                        sampling_rate=np.float64(inp.sampling_rate), bandwidth=np.float64(inp.bandwidth))
+    mods, names = {"input": input_}, []
+    for i, layer in enumerate(list(G.layers[1:]) + list(G.to_rgb)):
+        sp = layer.spec
+        name = f"L{i}_{sp.out_size}_{sp.out_channels}"
+        names.append(name)
+        tmp = max(sp.in_sampling_rate, sp.out_sampling_rate) * (1 if sp.is_torgb else cfg.lrelu_upsampling)
+        mods[name] = persistent(
+            "SynthesisLayer", p(f"L{i}", {"weight": layer.weight, "bias": layer.bias}),
+            {"magnitude_ema": layer.magnitude_ema, "up_filter": layer.up_filter, "down_filter": layer.down_filter},
+            {"affine": fc(layer.affine)}, marker, version, w_dim=cfg.w_dim, is_torgb=sp.is_torgb,
+            is_critically_sampled=sp.is_critically_sampled, use_fp16=np.bool_(sp.use_fp16),
+            in_channels=sp.in_channels, out_channels=sp.out_channels,
+            in_size=np.array([sp.in_size] * 2, dtype=np.int64), out_size=np.array([sp.out_size] * 2, dtype=np.int64),
+            in_sampling_rate=sp.in_sampling_rate, out_sampling_rate=sp.out_sampling_rate, tmp_sampling_rate=tmp,
+            in_cutoff=np.float64(sp.in_cutoff), out_cutoff=np.float64(sp.out_cutoff),
+            in_half_width=np.float64(sp.in_half_width), out_half_width=np.float64(sp.out_half_width),
+            conv_kernel=layer.conv_kernel, conv_clamp=cfg.conv_clamp, magnitude_ema_beta=cfg.magnitude_ema_beta,
+            up_factor=layer.up_factor, up_taps=layer.up_taps, down_factor=layer.down_factor,
+            down_taps=layer.down_taps, down_radial=layer.down_radial,
+            padding=list((padding_of or {}).get(i, layer.padding)))
+    synthesis_kwargs = {"channel_base": cfg.channel_base, "channel_max": cfg.channel_max,
+                        "num_layers": cfg.num_layers, "num_critical": cfg.num_critical,
+                        "margin_size": cfg.margin_size, "magnitude_ema_beta": cfg.magnitude_ema_beta}
+    if cfg.conv_kernel == 1:
+        synthesis_kwargs.update(conv_kernel=1, use_radial_filters=True)
+    synthesis = persistent("SynthesisNetwork", {}, {}, mods, marker, version, w_dim=cfg.w_dim, num_ws=G.num_ws,
+                           img_resolution=cfg.res, img_channels=cfg.channels, num_layers=cfg.num_layers,
+                           num_critical=cfg.num_critical, margin_size=cfg.margin_size, output_scale=0.25,
+                           num_fp16_res=4, layer_names=names, _init_kwargs=synthesis_kwargs)
+    fcs = {f"fc{i}": fc(f, lr=cfg.mapping_lr_mul, activation="lrelu", name=f"mapping.fc{i}")
+           for i, f in enumerate(G.mapping_net.fcs)}
+    if c_dim:
+        fcs["embed"] = fc(torch.nn.Linear(c_dim, cfg.w_dim))
+    mapping = persistent("MappingNetwork", {}, {"w_avg": G.w_avg}, fcs, marker, version, z_dim=cfg.z_dim,
+                         c_dim=c_dim, w_dim=cfg.w_dim, num_ws=G.num_ws, num_layers=cfg.mapping_layers,
+                         w_avg_beta=0.998, **({} if c_dim else {"embed": None}))
+    kwargs = {"z_dim": cfg.z_dim, "w_dim": cfg.w_dim, "mapping_kwargs": easydict(num_layers=cfg.mapping_layers),
+              **synthesis_kwargs, "c_dim": c_dim, "img_resolution": cfg.res, "img_channels": cfg.channels,
+              **(init_extra or {})}
+    del kwargs["num_layers"], kwargs["num_critical"], kwargs["margin_size"]  # train.py leaves them at defaults
+    return persistent("Generator", {}, {}, {"synthesis": synthesis, "mapping": mapping}, marker, version,
+                      z_dim=cfg.z_dim, c_dim=c_dim, w_dim=cfg.w_dim, img_resolution=cfg.res,
+                      img_channels=cfg.channels, num_ws=G.num_ws, _init_kwargs=easydict(**kwargs))
+
+
+def write_nvidia_sg3(path: Path, G, marker: Path, protocol: int = 4, **kw) -> Path:
+    """A stylegan3 training snapshot (training_loop.py): G, D, G_ema, augment_pipe, training_set_kwargs."""
+    net = nvidia_stylegan3(G, marker, **kw)
+    D = persistent("Discriminator", {}, {}, {}, marker, img_resolution=G.cfg.res)
+    snapshot = {"G": net, "D": D, "G_ema": net, "augment_pipe": None,
+                "training_set_kwargs": easydict(class_name="training.dataset.ImageFolderDataset", path="afhq.zip",
+                                                resolution=G.cfg.res, use_labels=False)}
+    buf = io.BytesIO()
+    Writer(buf, protocol=protocol).dump(snapshot)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def assert_same_sg3_images(G_src, G_imp, atol=1e-5):
+    """Same ws, with and without a transform, both render paths, batch 1 and 3."""
+    ws = G_src.mapping(torch.randn(3, G_src.z_dim), truncation_psi=0.7).detach()
+    T = G_src.input_transform(0.1, -0.2, 25.0)
+    for fast in (False, True):
+        G_src.cfg.fast_inference = G_imp.cfg.fast_inference = fast
+        for n in (1, 3):
+            for transform in (None, T):
+                with torch.no_grad():
+                    a, b = G_src.synthesis(ws[:n], transform=transform), G_imp.synthesis(ws[:n], transform=transform)
+                assert (a - b).abs().max() <= atol, ((a - b).abs().max(), fast, n)
+    z = torch.randn(4, G_src.z_dim)
+    with torch.no_grad():
+        assert torch.allclose(G_src.mapping(z, truncation_psi=0.5, truncation_cutoff=3),
+                              G_imp.mapping(z, truncation_psi=0.5, truncation_cutoff=3), atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- GAN Zoo layout
@@ -488,10 +616,8 @@ def test_an_unknown_class_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def test_stylegan3_and_tensorflow_pickles_get_their_own_message(tmp_path):
+def test_tensorflow_pickles_get_their_own_message(tmp_path):
     marker = tmp_path / "ran"
-    write_nvidia(tmp_path / "sg3.pkl", source_stylegan2(), marker, synthesis_class="SynthesisInput")
-    assert_refused(tmp_path / "sg3.pkl", tmp_path / "w", "unsupported", "StyleGAN3", "not supported yet")
     buf = io.BytesIO()
     tf_net = NewObj(Ref("dnnlib.tflib.network", "Network"), {"version": 4, "name": "G_synthesis",
                                                               "build_module_src": "import os", "variables": []})
@@ -563,3 +689,79 @@ def test_names_and_sizes_are_checked_before_anything_is_written(tmp_path, servic
     with pytest.raises(gr.Error, match="already exists"):
         import_upload(services, str(src), "g")
     assert json.loads((services.weights_dir / "g.json").read_text())["train"]["source_file"] == "g.pt"
+
+
+# ----------------------------------------------------------------------------- StyleGAN3
+@pytest.mark.parametrize("variant, protocol", [("t", 4), ("r", 4), ("t", 3)])
+def test_stylegan3_pickle_import_reproduces_the_model_without_running_its_code(tmp_path, variant, protocol):
+    marker = tmp_path / "pickled-source-ran"
+    G = source_stylegan3(variant)
+    src = write_nvidia_sg3(tmp_path / "network-snapshot-000200.pkl", G, marker, protocol)
+    r = import_checkpoint(src, tmp_path / "w", f"sg3{variant}")
+    assert not marker.exists()
+    assert not {"torch_utils", "dnnlib", "training"} & {m.split(".")[0] for m in sys.modules}
+    G_imp, meta = load_generator(r.json_path)
+    assert r.arch == meta["arch"] == "stylegan3" and meta["train"]["source_format"] == "nvidia-pkl"
+    assert meta["config"]["conv_kernel"] == (1 if variant == "r" else 3) and meta["config"]["conv_clamp"] == 256.0
+    assert meta["train"]["import"]["variant"] == ("StyleGAN3-R" if variant == "r" else "StyleGAN3-T")
+    assert "differs by at most 0.0e+00" in meta["train"]["import"]["filters"]  # our filter design is NVIDIA's
+    assert G_imp.cfg.variant == f"stylegan3-{variant}" and not G_imp.capabilities.noise
+    assert_same_sg3_images(G, G_imp)
+
+
+def test_an_imported_stylegan3_renders_in_the_explorer(tmp_path, services):
+    from explorer.render.style import StyleRequest, StyleRenderer
+
+    write_nvidia_sg3(tmp_path / "sg3.pkl", source_stylegan3(seed=2), tmp_path / "ran")
+    text, update = import_upload(services, str(tmp_path / "sg3.pkl"), "my-stylegan3")
+    assert update["value"] == "my-stylegan3" and "Imported" in text
+    entry = {e.name: e for e in list_checkpoints(services.weights_dir)}["my-stylegan3"]
+    assert entry.arch == "stylegan3" and entry.facts.num_ws == 6 and entry.facts.mapping_layers == 2
+    grid, info = generate(services, "my-stylegan3", "0-3", 0.7)
+    assert grid.shape[2] == 3 and grid.std() > 1 and "num_ws 6" in info
+    style = StyleRenderer(services.renderer)
+    req = StyleRequest(entry.path, seed_a=3, seed_b=7, mix=(0.0,) * 6)
+    out = style.render(req)
+    np.testing.assert_array_equal(out["a"].picture, out["mix"].picture)
+    mixed = style.render(StyleRequest(entry.path, seed_a=3, seed_b=7, mix=(0.0, 0.0, 1.0, 1.0, 1.0, 1.0)))
+    assert not np.array_equal(mixed["mix"].picture, out["a"].picture)
+    assert not np.array_equal(mixed["mix"].picture, out["b"].picture)
+    assert mixed["mix"].first_layer == 2  # the mix re-ran the layers from the first moved style on
+
+
+def test_stylegan3_refusals_say_what_and_write_nothing(tmp_path):
+    marker, w = tmp_path / "ran", tmp_path / "w"
+    G = source_stylegan3()
+    cases = [
+        ({"drop": "L1.bias"}, "unreadable", ["has no synthesis.L1_", ".bias", "incomplete"]),
+        ({"drop": "mapping.fc1.weight"}, "unreadable", ["has no mapping.fc1.weight"]),
+        ({"init_extra": {"use_fancy_filters": True}}, "unsupported", ["use_fancy_filters", "modified version"]),
+        ({"init_extra": {"mapping_kwargs": easydict(num_layers=2, embed_features=4)}}, "unsupported",
+         ["mapping_kwargs.embed_features"]),
+        ({"version": 7}, "unsupported", ["newer version", "format 7", "up to 6"]),
+        ({"c_dim": 10}, "unsupported", ["conditional", "StyleGAN3"]),
+        ({"padding_of": {2: (1, 2, 3, 4)}}, "unsupported", ["records padding = [1, 2, 3, 4]", "not supported"]),
+    ]
+    for kw, kind, words in cases:
+        src = write_nvidia_sg3(tmp_path / "sg3.pkl", G, marker, **kw)
+        assert_refused(src, w, kind, *words)
+    # A malicious reducer in place of a recorded setting, and numpy's array rebuilder asked to build something else.
+    data = write_nvidia_sg3(tmp_path / "sg3.pkl", G, marker).read_bytes()
+    buf = io.BytesIO()
+    net = nvidia_stylegan3(G, marker)
+    net.args[0]["state"]["_modules"]["synthesis"].args[0]["state"]["margin_size"] = Reduce(Ref("os", "system"),
+                                                                                           (f"touch {marker}",))
+    Writer(buf, protocol=4).dump({"G_ema": net})
+    (tmp_path / "evil.pkl").write_bytes(buf.getvalue())
+    assert_refused(tmp_path / "evil.pkl", w, "refused", "refused: this file wants to run os.system")
+    buf = io.BytesIO()
+    net = nvidia_stylegan3(G, marker)
+    net.args[0]["state"]["_modules"]["synthesis"].args[0]["state"]["layer_names"] = Reduce(
+        Ref("numpy.core.multiarray", "_reconstruct"), (Ref("builtins", "eval"), (0,), b"b"))
+    Writer(buf, protocol=4).dump({"G_ema": net})
+    (tmp_path / "evil2.pkl").write_bytes(buf.getvalue())
+    assert_refused(tmp_path / "evil2.pkl", w, "refused", "builtins.eval")
+    assert not marker.exists()
+    cut = tmp_path / "cut.pkl"
+    cut.write_bytes(data[: len(data) // 2])
+    assert_refused(cut, w, "unreadable", "truncated or damaged")

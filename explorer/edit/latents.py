@@ -11,6 +11,9 @@ from .. import limits
 
 MAX_SEED = 2**32 - 1
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", re.ASCII)
+PREFIX = "@"  # a projected image where seeds are typed: "0, @my-cat, 5" (explorer/project/store.py)
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a projected image's name (file-safe)
+Source = int | str  # a seed, or "@key": a projected latent beside the model
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -53,6 +56,31 @@ def parse_seeds(text: str, max_count: int = 64, what: str = "seeds", repeats: bo
         raise ValueError(f"Too many {what}: at most {max_count} at once; you asked for {asked}.")
     listed = (s for lo, hi in spans for s in range(lo, hi + 1))
     return list(listed) if repeats else list(dict.fromkeys(listed))
+
+
+def parse_sources(text: str, max_count: int = 64, what: str = "seeds", repeats: bool = False) -> list[Source]:
+    """parse_seeds, where an entry may also name a projected image: "0-3, @my-cat" -> [0, 1, 2, 3, "@my-cat"].
+    Whether the name exists beside the model is checked when it is rendered."""
+    parts = [p.strip() for p in (text or "").replace(";", ",").split(",")]
+    if not any(p.startswith(PREFIX) for p in parts):
+        return parse_seeds(text, max_count, what, repeats)
+    if len(text) > limits.SEEDS_TEXT_CHARS:
+        raise ValueError(f"That seed list is {len(text)} characters long; at most {limits.SEEDS_TEXT_CHARS}.")
+    out: list[Source] = []
+    for part in (p for p in parts if p):
+        if part.startswith(PREFIX):
+            key = part[len(PREFIX):].strip().lower()
+            if not KEY_RE.match(key):
+                raise ValueError(f"{_short(part)} is not the name of a projected image; names are lowercase "
+                                 "letters, digits, - and _, as the Project tab lists them.")
+            out.append(PREFIX + key)
+        else:
+            out += parse_seeds(part, max_count, what, True)
+    if not repeats:
+        out = list(dict.fromkeys(out))
+    if len(out) > max_count:
+        raise ValueError(f"Too many {what}: at most {max_count} at once; you asked for {len(out)}.")
+    return out
 
 
 def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:

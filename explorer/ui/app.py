@@ -14,6 +14,8 @@ from .interp_tab import create_interp_tab
 from .metrics_tab import create_metrics_tab
 from .playground_tab import create_playground_tab
 from .progan_tab import create_progan_tab
+from .project_handlers import open_target
+from .project_tab import create_project_tab
 from .services import Services
 from .stylegan_tab import create_stylegan_tab
 from .train_tab import create_train_tab
@@ -26,6 +28,7 @@ TABS = (
     create_stylegan_tab,
     create_edit_tab,
     create_interp_tab,
+    create_project_tab,
     create_inspect_tab,
     create_playground_tab,
     create_train_tab,
@@ -58,6 +61,8 @@ def build_app(services: Services) -> gr.Blocks:
         for handle in handles:
             if handle.opener is not None:
                 wire_open(services, handle.opener, tabs, [h for h in handles if h.open_model is not None])
+            if "open" in handle.parts and handle.id == "project":
+                wire_latent_open(services, handle, tabs, handles)
     demo.queue(api_open=False, max_size=64, default_concurrency_limit=2)
     return demo
 
@@ -84,3 +89,20 @@ def wire_open(services: Services, opener: Opener, tabs: gr.Tabs, targets: list[T
             def gated(t, *args, fn=fn, tab=h.id, n=len(outputs)):
                 return fn(*args) if t == tab else (gr.skip(),) * n
             event = event.then(gated, [target, *step_inputs], outputs, api_visibility="private")
+
+
+def wire_latent_open(services: Services, project: TabHandle, tabs: gr.Tabs, handles: list[TabHandle]) -> None:
+    """The Project tab's "Open in StyleGAN / Edit / Interpolate": select that tab, pick the model in its list,
+    put "@key" where it takes a seed (its handle's `latent`), then run its open_latent steps."""
+    for tab_id, button in project["open"].items():
+        target = next(h for h in handles if h.id == tab_id and h.latent is not None)
+
+        def choose(model, saved, tab=tab_id, target=target):
+            name, key = open_target(services, tab, model, saved)
+            names = [m.name for m in listed(services, target.capability)]
+            return gr.Tabs(selected=tab), gr.update(choices=names, value=name), target.latent_value(key)
+
+        event = button.click(choose, [project.model, project["saved"]], [tabs, target.model, target.latent],
+                             api_name=f"project_open_{tab_id}")
+        for i, (fn, step_inputs, outputs) in enumerate(target.open_latent):
+            event = (event.success if i == 0 else event.then)(fn, step_inputs, outputs, api_visibility="private")

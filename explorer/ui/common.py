@@ -46,12 +46,17 @@ class TabHandle:
     open_model: tuple[Step, ...] | None = None  # after "Open in explorer" put a model in `model`: the steps
     #                                         that draw it; None = the tab is no place to open a snapshot in
     opener: Opener | None = None            # its own button that opens a model in another tab, if any
+    latent: Any = None                      # where a projected image ("@key") goes when the Project tab opens one
+    #                                         here (a "from" picker, a seed list); None = not a place for one
+    latent_value: Callable[[str], Any] = lambda key: key  # "@key" -> the value `latent` gets
+    open_latent: tuple[Step, ...] = ()      # after the model and `latent` are set: the steps that draw them
     parts: Mapping[str, Any] = field(default_factory=dict)  # its components (and handlers) by name, for tests
 
     def __post_init__(self):
         object.__setattr__(self, "on_load", tuple(self.on_load))
         if self.open_model is not None:
             object.__setattr__(self, "open_model", tuple(self.open_model))
+        object.__setattr__(self, "open_latent", tuple(self.open_latent))
         object.__setattr__(self, "parts", MappingProxyType(dict(self.parts)))
 
     def __getitem__(self, name: str):

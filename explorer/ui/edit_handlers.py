@@ -10,12 +10,12 @@ import gradio as gr
 from .. import limits
 from ..edit import directions as dirs
 from ..edit.image_recipe import DirectionUse
-from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES, preset_span
 from ..render import RenderError
 from ..render.edit import Edit
+from ..render.sources import describe as describe_source
 from ..weights import ModelEntry
-from . import image_recipe_ui, inputs
+from . import image_recipe_ui, inputs, latent_ui
 from .common import find_entry, generator, live_picture, offers_psi, psi_value, user_errors
 from .services import Services
 
@@ -82,10 +82,17 @@ def edits(services: Services, entry: ModelEntry, slots) -> tuple[Edit, ...]:
     return tuple(out)
 
 
+def _source(seed, slot_values):
+    """The seed, or the projected image the "from" picker (after the slots) names."""
+    latent = slot_values[3 * SLOTS] if len(slot_values) > 3 * SLOTS else latent_ui.SEED
+    return latent_ui.source(seed, latent, "Seed")
+
+
 def render(services: Services, model: str | None, seed, psi, *slot_values):
-    """Handler: (original picture, edited picture, info markdown)."""
+    """Handler: (original picture, edited picture, info markdown). slot_values: SLOTS x (direction,
+    strength, range), then the "from" picker's value (the seed, or a projected "@key")."""
     entry = find_entry(services, model)
-    seed = inputs.whole(seed, "Seed", 0, MAX_SEED)
+    seed = _source(seed, slot_values)
     slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
     applied = edits(services, entry, slots)
     psi = psi_value(psi, entry)
@@ -93,12 +100,12 @@ def render(services: Services, model: str | None, seed, psi, *slot_values):
         original = services.edits.render(entry.path, seed, psi, (), key="edit-original")
         edited = services.edits.render(entry.path, seed, psi, applied)
     runs = "" if edited.layers_run < 0 else f", {edited.layers_run} synthesis layers re-run"
-    info = (f"{len(applied)} direction{'s' if len(applied) != 1 else ''} applied in "
+    info = (f"{describe_source(seed)} · {len(applied)} direction{'s' if len(applied) != 1 else ''} applied in "
             f"{services.edits.space(entry.path)} · edited image in {edited.ms:.1f} ms{runs}")
     return live_picture(original.picture), live_picture(edited.picture), info
 
 
-def open_model(services: Services, model: str | None, slot_values=None):
+def open_model(services: Services, model: str | None, slot_values=None, latent=latent_ui.SEED):
     """Handler: direction lists and layer ranges for the model (SLOTS x (direction, strength, range)), the
     finder's layer-range and attribute choices. A model just opened has its most telling saved direction in
     slot 1 at strength 0, so the first drag of that strength moves the picture; with slot_values (SLOTS
@@ -119,7 +126,8 @@ def open_model(services: Services, model: str | None, slot_values=None):
                          gr.update(value=strength if kept else 0.0),
                          gr.update(choices=ranges, value=span if span in ranges else ranges[0])]
     return (*slot_updates, gr.update(choices=ranges, value=ranges[0]),
-            gr.update(choices=attrs, value=attrs[0] if attrs else None), gr.update(choices=attrs, value=[]))
+            gr.update(choices=attrs, value=attrs[0] if attrs else None), gr.update(choices=attrs, value=[]),
+            latent_ui.update(entry, latent))
 
 
 def _attribute_names(clf) -> list[str]:
@@ -188,14 +196,14 @@ def build_recipe(services: Services, model, seed, psi, *slot_values):
     names = [s[0] for s in slots if s[0] and s[0] != NONE and float(s[1])]  # edits() checked them
     uses = [DirectionUse(n, list(e.vector), e.strength, e.std, list(e.layers) if e.layers else None)
             for n, e in zip(names, applied)]
-    recipe = image_recipe_ui.new_recipe(services, entry, "edit", [inputs.whole(seed, "Seed", 0, MAX_SEED)],
+    recipe = image_recipe_ui.new_recipe(services, entry, "edit", [_source(seed, slot_values)],
                                         truncation_psi=float(psi) if offers_psi(entry) else 1.0,
                                   directions=uses)
     return recipe, render(services, model, seed, psi, *slot_values)[1]
 
 
 def restore(services: Services, r, entry: ModelEntry):
-    """Updates for [model, seed, psi, *SLOTS x (direction, strength, range), original, edited, info]."""
+    """Updates for [model, seed, psi, *SLOTS x (direction, strength, range), from, original, edited, info]."""
     if len(r.directions) > SLOTS:
         raise gr.Error(f"This recipe applies {len(r.directions)} directions; the tab has {SLOTS} slots.")
     saved = saved_directions(services, entry)
@@ -221,9 +229,11 @@ def restore(services: Services, r, entry: ModelEntry):
         else:
             slot_vals += [NONE, 0.0, ranges[(0, G.num_ws)]]
     psi = r.truncation_psi if offers_psi(entry) else 1.0  # image_recipe_ui.psi_note says why
-    shown = render(services, entry.name, r.seeds[0], psi, *slot_vals)
+    seed, latent = latent_ui.split(r.seeds[0])
+    shown = render(services, entry.name, seed or 0, psi, *slot_vals, latent)
     updates = []
     for i in range(SLOTS):
         updates += [gr.update(choices=names, value=slot_vals[3 * i]), slot_vals[3 * i + 1],
                     gr.update(choices=list(ranges.values()), value=slot_vals[3 * i + 2])]
-    return (entry.name, r.seeds[0], gr.update(value=psi, visible=offers_psi(entry)), *updates, *shown)
+    return (entry.name, gr.skip() if seed is None else seed, gr.update(value=psi, visible=offers_psi(entry)), *updates,
+            latent_ui.update(entry, latent), *shown)

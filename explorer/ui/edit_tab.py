@@ -12,7 +12,7 @@ import gradio as gr
 
 from .. import limits
 from ..edit.latents import MAX_SEED
-from . import LIVE, image_recipe_ui
+from . import LIVE, image_recipe_ui, latent_ui
 from .common import TabHandle, generator, image_output, model_list, offers_psi, psi_control, slider
 from .edit_handlers import (METHODS, NONE, SHOWN, SLOTS, build_recipe, default_model, find, first_if_none,
                             first_name, layer_ranges, open_model, render, restore, saved_directions)
@@ -52,6 +52,7 @@ def _layout(services: Services) -> SimpleNamespace:
             refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ed-refresh")
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="ed-seed")
+            latent = latent_ui.picker("From", "ed-latent")
             psi = slider(limits.PSI, 1.0, label="Truncation ψ", elem_id="ed-psi", visible=offers_psi(entry))
         with gr.Row():
             original = image_output("Original", 256, "ed-original")
@@ -97,7 +98,7 @@ def _layout(services: Services) -> SimpleNamespace:
             find_btn = gr.Button("Find and save", variant="primary", elem_id="ed-find")
             table = gr.Markdown(elem_id="ed-found")
     return SimpleNamespace(
-        seen=seen, model=model, refresh=refresh_btn, seed=seed, psi=psi, original=original, edited=edited, info=info,
+        seen=seen, model=model, refresh=refresh_btn, seed=seed, latent=latent, psi=psi, original=original, edited=edited, info=info,
         slots=slots, recipe=rec, method=method, k=k, span=span, attribute=attribute, keep=keep, seeds_a=seeds_a,
         seeds_b=seeds_b, name=name, find=find_btn, table=table)
 
@@ -106,38 +107,40 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     """The events: which control calls which handler with what. Sets ui.open_fn, ui.refresh_fn and
     ui.refresh_outputs (what a page load runs)."""
     seen, model, slots = ui.seen, ui.model, ui.slots
-    inputs = [model, ui.seed, ui.psi, *slots]
+    inputs = [model, ui.seed, ui.psi, *slots, ui.latent]
     drawn = [ui.original, ui.edited, ui.info]  # what a render draws: the pictures, then their info
     shown = [*drawn, seen.state]
     dir_dropdowns = slots[0::3]
-    opened = [*slots, ui.span, ui.attribute, ui.keep]
+    opened = [*slots, ui.span, ui.attribute, ui.keep, ui.latent]
 
     @seen.skipping
     def _render(*args):
         return render(services, *args)
 
-    def _open(m, seed, psi, slot_values=None):
+    def _open(m, seed, psi, latent=latent_ui.SEED, slot_values=None):
         if not m:
             return (gr.skip(),) * (len(opened) + len(drawn))
-        ups = open_model(services, m, slot_values)
-        vals = [m, seed, psi, *(u["value"] for u in ups[:3 * SLOTS])]
+        ups = open_model(services, m, slot_values, latent)
+        vals = [m, seed, psi, *(u["value"] for u in ups[:3 * SLOTS]), ups[-1]["value"]]
         return (*ups, *render(services, *vals))
 
     @seen.recording
-    def _refresh(m, seed=0, psi=1.0, *slot_values):
-        """On page load (the model alone) the model opens afresh; the Refresh button also sends the seed, ψ
-        and slots, kept while the model is still listed."""
+    def _refresh(m, seed=0, psi=1.0, *values):
+        """On page load (the model alone) the model opens afresh; the Refresh button also sends the seed, ψ,
+        slots and "from" picker, kept while the model is still listed."""
         picker = model_list(services, m, fallback=default_model)
         value = picker["value"]
+        slot_values, latent = values[:3 * SLOTS], (values[3 * SLOTS] if len(values) > 3 * SLOTS else latent_ui.SEED)
         kept = list(slot_values) if len(slot_values) == 3 * SLOTS and value == m else None
-        return picker, *_open(value, seed, psi, kept)
+        return picker, *_open(value, seed, psi, latent if value == m else latent_ui.SEED, kept)
 
     def _find(*args):
         return find(services, *args)
 
-    gr.on([*(s.input for s in slots), ui.psi.input, ui.seed.submit, ui.seed.blur], _render, [*inputs, seen.state],
+    gr.on([*(s.input for s in slots), ui.psi.input, ui.latent.input, ui.seed.submit, ui.seed.blur], _render,
+          [*inputs, seen.state],
           shown, api_name="edit_render", **LIVE)
-    model.input(seen.recording(_open), [model, ui.seed, ui.psi], [*opened, *shown], api_name="edit_select",
+    model.input(seen.recording(_open), [model, ui.seed, ui.psi, ui.latent], [*opened, *shown], api_name="edit_select",
                 concurrency_limit=2, trigger_mode="always_last")
     model.change(lambda m: psi_control(services, m), [model], [ui.psi], api_visibility="private",
                  concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh
@@ -147,7 +150,7 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         lambda m, d: first_if_none(services, m, d), [model, dir_dropdowns[0]], slots[:2], api_visibility="private")
     image_recipe_ui.wire(ui.recipe, services, "edit", lambda *a: build_recipe(services, *a), inputs,
                          seen.recording(lambda r, e: restore(services, r, e)), [*inputs, *shown], "edit")
-    ui.open_fn, ui.refresh_fn, ui.refresh_outputs = _open, _refresh, [*opened, *shown]
+    ui.open_fn, ui.refresh_fn, ui.refresh_outputs, ui.inputs = _open, _refresh, [*opened, *shown], inputs
 
 
 def create_edit_tab(services: Services) -> TabHandle:
@@ -155,4 +158,6 @@ def create_edit_tab(services: Services) -> TabHandle:
     _wire(services, ui)
     # A page load: rescan the models and open the one chosen afresh (slot 1 on its most telling direction).
     on_load = ((ui.refresh_fn, [ui.model], [ui.model, *ui.refresh_outputs]),)
-    return TabHandle("edit", ui.model, on_load=on_load, parts=vars(ui))
+    # Open in Edit (Project tab): the model and "@key" are set; open it keeping them.
+    opened = ((ui.refresh_fn, ui.inputs, [ui.model, *ui.refresh_outputs]),)
+    return TabHandle("edit", ui.model, on_load=on_load, latent=ui.latent, open_latent=opened, parts=vars(ui))

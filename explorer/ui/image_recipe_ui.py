@@ -15,19 +15,42 @@ import numpy as np
 from .. import images, limits
 from ..edit import image_recipe as rc
 from ..models import ARCHITECTURES
+from ..project import store
 from ..weights import ModelEntry
 from .common import offers_psi, user_errors
 from .services import Services
 
 
-def new_recipe(services: Services, entry: ModelEntry, tab: str, seeds: list[int], **fields) -> rc.ImageRecipe:
-    """An ImageRecipe for an image of `entry`, with the sha256 of its weights (cached per file version)."""
-    return rc.ImageRecipe(tab=tab, model=entry.name, sha256=rc.weights_sha256(entry.path), seeds=list(seeds), **fields)
+def new_recipe(services: Services, entry: ModelEntry, tab: str, seeds: list, **fields) -> rc.ImageRecipe:
+    """An ImageRecipe for an image of `entry`, with the sha256 of its weights (cached per file version) and of
+    every projected latent ("@key" among the seeds) it used."""
+    latents = {}
+    for s in seeds:
+        if isinstance(s, str) and s not in latents:
+            with user_errors(store.LatentError):
+                latents[s] = store.load(entry.path, s).sha256
+    return rc.ImageRecipe(tab=tab, model=entry.name, sha256=rc.weights_sha256(entry.path), seeds=list(seeds),
+                          latents=latents, **fields)
+
+
+def check_latents(r: rc.ImageRecipe, path: str) -> None:
+    """RecipeError unless every projected image the recipe used lies beside the model (path: its .json), with
+    the very latent the recipe was made with."""
+    for name, sha in r.latents.items():
+        try:
+            actual = store.load(path, name).sha256
+        except store.LatentError as e:
+            raise rc.RecipeError(f"The recipe uses the projected image {name}: {e}") from None
+        if actual != sha:
+            raise rc.RecipeError(f"The projected image {name} here is another latent (sha256 {actual[:12]}…) than "
+                                 f"the recipe's ({sha[:12]}…): it was projected again since. Project the original "
+                                 "picture under another name to keep both.")
 
 
 def export(services: Services, recipe: rc.ImageRecipe, picture: np.ndarray) -> list[str]:
     """Write NAME.png (the picture with the recipe in its text chunk) and NAME.json; both paths."""
-    stem = f"{recipe.tab}-{recipe.model}-seed{recipe.seeds[0]}"
+    first = recipe.seeds[0]
+    stem = f"{recipe.tab}-{recipe.model}-" + (first[1:] if isinstance(first, str) else f"seed{first}")
     png = images.save_png(services.export_path(f"{stem}.png"), picture, recipe.to_dict())
     js = services.export_path(f"{stem}.recipe.json")
     js.write_text(recipe.to_json())
@@ -43,6 +66,7 @@ def load(services: Services, file, tab: str) -> tuple[rc.ImageRecipe, ModelEntry
         r = rc.read(path)
         entry = services.find_model(r.model)
         rc.check_model(r, entry.path if entry else None, tab)
+        check_latents(r, entry.path)
     return r, entry
 
 

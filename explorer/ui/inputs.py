@@ -11,7 +11,7 @@ import math
 import gradio as gr
 
 from .. import limits
-from ..edit.latents import parse_seeds
+from ..edit.latents import parse_seeds, parse_sources
 
 
 def shown(value, limit: int = 60) -> str:
@@ -92,4 +92,13 @@ def seeds(value, what: str, max_count: int, repeats: bool = False) -> list[int]:
     try:
         return parse_seeds(value, max_count, what, repeats)
     except ValueError as e:  # parse_seeds says what is wrong with the list
+        raise gr.Error(str(e)) from None
+
+
+def sources(value, what: str, max_count: int, repeats: bool = False) -> list:
+    """seeds(), where an entry may also name a projected image ("0, @my-cat, 5")."""
+    value = text(value, "The seed list", limits.SEEDS_TEXT_CHARS)
+    try:
+        return parse_sources(value, max_count, what, repeats)
+    except ValueError as e:
         raise gr.Error(str(e)) from None

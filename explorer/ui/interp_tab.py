@@ -46,7 +46,7 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
     """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
     entry = find_entry(services, model)
     kind = inputs.choice(kind, "The path", KINDS)
-    keys = inputs.seeds(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops
+    keys = inputs.sources(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops; "@key" too
     frames = inputs.whole_within(frames, "Frames", limits.PATH_FRAMES)
     psi = psi_value(psi, entry)
     edit = _edit(services, entry, direction, strength)
@@ -86,7 +86,7 @@ def preview(services: Services, model, kind, keys_text, space, mode, frames, psi
     i = inputs.whole(frame, "Frame", 0, MAX_FRAMES)
     i = min(i, ws.shape[0] - 1)
     with user_errors(RenderError):
-        im = services.edits.frame(entry.path, ws, i)
+        im = services.edits.frame(services.edits.path_checkpoint(entry.path, keys), ws, i)
     where = "walk" if kind == "Direction walk" else f"{mode} in {services.edits.space(entry.path) if space == 'w' else 'z'}"
     return live_picture(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where} · {im.ms:.1f} ms"
 
@@ -105,9 +105,11 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
         if progress is not None:
             progress(done / total, desc=f"{what} {done}/{total}")
 
-    pictures = services.edits.frames(entry.path, ws, lambda d, n: report(d, n, "rendering"))
+    with user_errors(RenderError):
+        drawn_with = services.edits.path_checkpoint(entry.path, keys)
+    pictures = services.edits.frames(drawn_with, ws, lambda d, n: report(d, n, "rendering"))
     pictures = enlarge(pictures, display_factor(pictures.shape[1]))
-    out = services.export_path(f"{kind.split()[0].lower()}-{entry.name}-{'-'.join(map(str, keys))}.{fmt}")
+    out = services.export_path(f"{kind.split()[0].lower()}-{entry.name}-{'-'.join(str(k).lstrip('@') for k in keys)}.{fmt}")
     writer = write_gif if fmt == "gif" else write_mp4
     writer(out, pictures, fps, lambda d, n: report(d, n, "encoding"))
     h, w = pictures.shape[1:3]
@@ -177,7 +179,8 @@ def create_interp_tab(services: Services) -> TabHandle:
             refresh_btn = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="ip-refresh")
         with gr.Row():
             kind = gr.Radio(list(KINDS), value=KINDS[0], label="Path", elem_id="ip-kind")
-            keys = gr.Textbox("0, 1, 2", label="Keyframe seeds (a walk uses the first)", max_lines=1, elem_id="ip-keys")
+            keys = gr.Textbox("0, 1, 2", label="Keyframe seeds (a walk uses the first)", max_lines=1, elem_id="ip-keys",
+                              info="projected images by name too: @my-photo, 3, 7")
             space = gr.Radio(["z", "w"], value="w", label="Interpolate in", info="w needs a mapping network; "
                              "other models use z", elem_id="ip-space")
             mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", elem_id="ip-mode")
@@ -253,7 +256,8 @@ def create_interp_tab(services: Services) -> TabHandle:
                          lambda r, e: restore(services, r, e), [*controls, fps, frame, *shown], "interp")
     # A page load: rescan the models; a model still listed keeps the user's direction.
     on_load = ((_refresh, open_inputs, [model, *opened]),)
-    return TabHandle("interpolate", model, on_load=on_load, parts={
+    return TabHandle("interpolate", model, on_load=on_load, latent=keys, latent_value=lambda key: f"{key}, 0, 1",
+                     open_latent=on_load, parts={
         "model": model, "kind": kind, "keys": keys, "space": space, "mode": mode, "frames": frames, "fps": fps,
         "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture, "info": info,
         "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,

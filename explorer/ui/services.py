@@ -19,6 +19,7 @@ from ..render import Renderer
 from ..render.style import StyleRenderer
 from ..models import ARCHITECTURES
 from ..train.jobs import JobManager
+from .project_runner import ProjectRunner
 from ..weights import ModelEntry, checkpoint_entry, list_checkpoints
 
 
@@ -36,6 +37,7 @@ class Services:
     inspect: InspectRenderer = field(init=False)  # the Inspect tab's layer views, unit edits and dissections
     export_max_age_s: float = 3600.0  # downloads older than this are deleted when a new one is written
     jobs: JobManager | None = None  # training jobs in runs_dir (the Train tab); None: settings from the environment
+    projections: ProjectRunner = field(init=False)  # the Project tab's projections, one at a time
 
     def __post_init__(self):
         self.weights_dir, self.runs_dir = Path(self.weights_dir), Path(self.runs_dir)
@@ -43,6 +45,7 @@ class Services:
         self.style = StyleRenderer(self.renderer)
         self.edits = EditRenderer(self.renderer, self.style)
         self.inspect = InspectRenderer(self.renderer)
+        self.projections = ProjectRunner(self.device)
         self._export_root: Path | None = None
         if self.jobs is None:
             self.jobs = JobManager.from_env(self.runs_dir)

@@ -15,9 +15,10 @@ from .. import images, limits
 from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESET_RANGES, PRESETS, preset_weights
 from ..render import RenderError, display_factor, enlarge
+from ..render.sources import describe as describe_source
 from ..render.style import MAX_MATRIX_SEEDS, StyleModel, StyleRequest
 from ..weights import ModelEntry
-from . import image_recipe_ui, inputs
+from . import image_recipe_ui, inputs, latent_ui
 from .common import live_picture, pick_entry, refresh_models, squeeze, user_errors
 from .services import Services
 
@@ -43,12 +44,15 @@ class Controls:
     noise_mode: str = "const"
     noise_seed: float | None = 0
     strengths: list = field(default_factory=list)
+    latent_a: str | None = latent_ui.SEED  # "seed": seed_a is used; "@key": a projected image instead
+    latent_b: str | None = latent_ui.SEED
 
     @classmethod
     def from_args(cls, args) -> "Controls":
         m, a, b, *rest = args
-        mix, (psi, cutoff, mode, nseed), strengths = rest[:MAX_WS], rest[MAX_WS:MAX_WS + 4], rest[MAX_WS + 4:]
-        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths))
+        mix, (psi, cutoff, mode, nseed) = rest[:MAX_WS], rest[MAX_WS:MAX_WS + 4]
+        strengths, latents = rest[MAX_WS + 4:MAX_WS + 4 + MAX_LAYERS], rest[MAX_WS + 4 + MAX_LAYERS:]
+        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths), *latents[:2])
 
 
 def stylegan_models(services: Services) -> list[ModelEntry]:
@@ -78,7 +82,8 @@ def _request(services: Services, c: Controls) -> tuple[ModelEntry, StyleModel, S
     psi = inputs.within(c.psi, "Truncation ψ", limits.STYLE_PSI)
     cutoff = None if c.cutoff is None else min(inputs.whole_within(c.cutoff, "Truncation cutoff", limits.CUTOFF),
                                                sm.num_ws)
-    req = StyleRequest(entry.path, _whole(c.seed_a, "Seed A", 0, MAX_SEED), _whole(c.seed_b, "Seed B", 0, MAX_SEED),
+    req = StyleRequest(entry.path, latent_ui.source(c.seed_a, c.latent_a, "Seed A"),
+                       latent_ui.source(c.seed_b, c.latent_b, "Seed B"),
                        tuple(mix), psi, None if cutoff == sm.num_ws else cutoff, c.noise_mode,
                        _whole(c.noise_seed, "Noise seed", 0, MAX_SEED), tuple(strengths))
     return entry, sm, req
@@ -100,16 +105,18 @@ def render(services: Services, c: Controls):
     with user_errors(RenderError):
         out = services.style.render(req)
     times = " · ".join(f"{label}: {out[k].ms:.1f} ms ({_runs(out[k], sm.num_layers)})"
-                       for k, label in (("a", f"**A** (seed {req.seed_a})"), ("mix", "**mix**"),
-                                        ("b", f"**B** (seed {req.seed_b})")))
+                       for k, label in (("a", f"**A** ({describe_source(req.seed_a)})"), ("mix", "**mix**"),
+                                        ("b", f"**B** ({describe_source(req.seed_b)})")))
     info = f"{sm.name}, {sm.res}×{sm.res} px, shown enlarged (nearest) · {times}"
     return live_picture(out["a"].picture), live_picture(out["mix"].picture), live_picture(out["b"].picture), info
 
 
-def select_model(services: Services, model_name: str | None) -> list:
-    """Handler: updates for the MAX_WS mix sliders, MAX_LAYERS strength sliders, the cutoff slider and
-    the preset buttons: shown and labelled for this model's style inputs and layers."""
-    sm = _describe(services, _entry(services, model_name))
+def select_model(services: Services, model_name: str | None, latent_a=latent_ui.SEED, latent_b=latent_ui.SEED) -> list:
+    """Handler: updates for the MAX_WS mix sliders, MAX_LAYERS strength sliders, the cutoff slider, the
+    preset buttons (shown and labelled for this model's style inputs and layers) and the A and B pickers
+    (this model's projected images; the ones given are kept while listed)."""
+    entry = _entry(services, model_name)
+    sm = _describe(services, entry)
     mix = [gr.update(visible=i < sm.num_ws, label=f"w{i} · {sm.ws_resolutions[i]}×{sm.ws_resolutions[i]}"
                      if i < sm.num_ws else None) for i in range(MAX_WS)]
     noise = [gr.update(visible=i < sm.num_layers, label=f"layer {i + 1} · {sm.noise_resolutions[i]}×"
@@ -117,7 +124,7 @@ def select_model(services: Services, model_name: str | None) -> list:
     cutoff = gr.update(maximum=sm.num_ws, value=sm.num_ws, info=f"truncate the first N of {sm.num_ws} style inputs")
     presets = [gr.update(interactive=any(preset_weights(p, list(sm.ws_resolutions))) or p == "None")
                for p in PRESETS]
-    return [*mix, *noise, cutoff, *presets]
+    return [*mix, *noise, cutoff, *presets, latent_ui.update(entry, latent_a), latent_ui.update(entry, latent_b)]
 
 
 def apply_preset(services: Services, preset: str, c: Controls):
@@ -135,13 +142,13 @@ def apply_preset(services: Services, preset: str, c: Controls):
 
 
 def random_seed(services: Services, which: str, c: Controls):
-    """Handler: a new random seed for A or B, and the render with it."""
+    """Handler: a new random seed for A or B (its picker back on the seed), and the render with it."""
     seed = random.randrange(0, 100_000)
     if which == "a":
-        c.seed_a = seed
+        c.seed_a, c.latent_a = seed, latent_ui.SEED
     else:
-        c.seed_b = seed
-    return (seed, *render(services, c))
+        c.seed_b, c.latent_b = seed, latent_ui.SEED
+    return (seed, latent_ui.SEED, *render(services, c))
 
 
 def variation(services: Services, c: Controls, k):
@@ -168,15 +175,17 @@ def matrix(services: Services, c: Controls, rows_text: str, cols_text: str, pres
     """Handler: (path, path, info) of the style-mixing matrix PNG (shown and downloadable, with its recipe)."""
     entry, sm, req = _request(services, c)
     inputs.choice(preset, "Preset", PRESETS)
-    rows = inputs.seeds(rows_text, "A seeds (rows)", MAX_MATRIX_SEEDS)
-    cols = inputs.seeds(cols_text, "B seeds (columns)", MAX_MATRIX_SEEDS)
+    rows = inputs.sources(rows_text, "A seeds (rows)", MAX_MATRIX_SEEDS)
+    cols = inputs.sources(cols_text, "B seeds (columns)", MAX_MATRIX_SEEDS)
     weights = preset_weights(preset, list(sm.ws_resolutions))
     req = replace(req, mix=tuple(weights))
     with user_errors(RenderError):
         t0 = time.perf_counter()
         m = services.style.matrix(req, rows, cols)
         ms = (time.perf_counter() - t0) * 1000
+    used = {x: latent_ui.store.load(entry.path, x).sha256 for x in rows + cols if isinstance(x, str)}
     recipe = {"kind": "style-mixing-matrix", "model": entry.name, "rows_seed_a": rows, "cols_seed_b": cols,
+              "latents": used,
               "preset": preset, "mix": weights, "truncation_psi": req.truncation_psi,
               "truncation_cutoff": req.truncation_cutoff, "noise_mode": req.noise_mode, "noise_seed": req.noise_seed,
               "noise_strength": list(req.noise_strength)}
@@ -218,13 +227,15 @@ def restore_recipe(services: Services, r, entry: ModelEntry):
     cutoff = sm.num_ws if r.truncation_cutoff is None else r.truncation_cutoff
     if cutoff > sm.num_ws:
         raise gr.Error(f"The recipe's truncation cutoff {cutoff} is beyond this model's {sm.num_ws} style inputs.")
-    ups = select_model(services, entry.name)
+    a, b = r.seeds
+    ups = select_model(services, entry.name, latent_ui.split(a)[1], latent_ui.split(b)[1])
     for i, v in enumerate(mix + [0.0] * (MAX_WS - sm.num_ws)):
         ups[i]["value"] = v
     for i, v in enumerate(strengths + [1.0] * (MAX_LAYERS - sm.num_layers)):
         ups[MAX_WS + i]["value"] = v
     ups[MAX_WS + MAX_LAYERS]["value"] = cutoff
-    c = Controls(entry.name, r.seeds[0], r.seeds[1], mix, r.truncation_psi, cutoff, r.noise_mode, r.noise_seed,
-                 strengths)
-    a, b = r.seeds
-    return (entry.name, a, b, r.truncation_psi, r.noise_mode, r.noise_seed, *ups, *render(services, c))
+    (seed_a, latent_a), (seed_b, latent_b) = latent_ui.split(a), latent_ui.split(b)
+    c = Controls(entry.name, seed_a or 0, seed_b or 0, mix, r.truncation_psi, cutoff, r.noise_mode, r.noise_seed,
+                 strengths, latent_a, latent_b)
+    return (entry.name, gr.skip() if seed_a is None else seed_a, gr.skip() if seed_b is None else seed_b,
+            r.truncation_psi, r.noise_mode, r.noise_seed, *ups, *render(services, c))

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import limits
 from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESETS
-from . import LIVE, image_recipe_ui
+from . import LIVE, image_recipe_ui, latent_ui
 from .common import TabHandle, image_output, slider
 from .services import Services
 from .shown import Shown
@@ -52,6 +52,9 @@ def _layout(services: Services) -> SimpleNamespace:
             rand_a = gr.Button("Random A", size="sm", scale=0, min_width=110, elem_id="sg-random-a")
             seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=MAX_SEED, elem_id="sg-seed-b")
             rand_b = gr.Button("Random B", size="sm", scale=0, min_width=110, elem_id="sg-random-b")
+        with gr.Row():
+            latent_a = latent_ui.picker("A from", "sg-latent-a")
+            latent_b = latent_ui.picker("B from", "sg-latent-b")
         with gr.Row():
             img_a = image_output("Seed A", 256, "sg-a")
             img_mix = image_output("Mix", 256, "sg-mix")
@@ -93,7 +96,8 @@ def _layout(services: Services) -> SimpleNamespace:
         gr.Markdown("### Style-mixing matrix\nRows: A seeds; columns: B seeds; each cell takes B's styles at the "
                     "preset's layers. The PNG carries its recipe.")
         with gr.Row():
-            rows = gr.Textbox("0-3", label="A seeds (rows)", max_lines=1, elem_id="sg-rows")
+            rows = gr.Textbox("0-3", label="A seeds (rows)", max_lines=1, elem_id="sg-rows",
+                              info="seeds, and projected images by name: 0-2, @my-photo")
             cols = gr.Textbox("10-13", label="B seeds (columns)", max_lines=1, elem_id="sg-cols")
             mpreset = gr.Dropdown(list(PRESETS), value="Coarse", label="Preset", elem_id="sg-matrix-preset")
             matrix_btn = gr.Button("Render matrix", min_width=140, elem_id="sg-matrix-button")
@@ -101,7 +105,8 @@ def _layout(services: Services) -> SimpleNamespace:
         matrix_img = image_output("Style-mixing matrix", 480, "sg-matrix", type="filepath")
         matrix_info = gr.Markdown(elem_id="sg-matrix-info")
     return SimpleNamespace(
-        seen=seen, model=model, empty=empty, refresh=refresh_btn, seed_a=seed_a, seed_b=seed_b, random_a=rand_a,
+        seen=seen, model=model, empty=empty, refresh=refresh_btn, seed_a=seed_a, seed_b=seed_b, latent_a=latent_a,
+        latent_b=latent_b, random_a=rand_a,
         random_b=rand_b, image_a=img_a, image_mix=img_mix, image_b=img_b, info=info, recipe=rec, presets=preset_btns,
         preset_name=preset_name, mix=mix, psi=psi, cutoff=cutoff, noise_mode=noise_mode, noise_seed=noise_seed,
         strengths=strengths, k=k, variation_button=var_btn, variation=var_img, heat=heat_img, variation_info=var_info,
@@ -113,10 +118,11 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     """The events: which control calls which handler with what. Sets ui.inputs, ui.open_outputs and
     ui.refresh_open_fn (what a page load and Open in explorer run)."""
     seen, mix, strengths, presets = ui.seen, ui.mix, ui.strengths, ui.presets
-    inputs = [ui.model, ui.seed_a, ui.seed_b, *mix, ui.psi, ui.cutoff, ui.noise_mode, ui.noise_seed, *strengths]
+    inputs = [ui.model, ui.seed_a, ui.seed_b, *mix, ui.psi, ui.cutoff, ui.noise_mode, ui.noise_seed, *strengths,
+              ui.latent_a, ui.latent_b]
     drawn = [ui.image_a, ui.image_mix, ui.image_b, ui.info]  # what a render draws: the pictures, then their info
     shown = [*drawn, seen.state]
-    layout = [*mix, *strengths, ui.cutoff, *presets]
+    layout = [*mix, *strengths, ui.cutoff, *presets, ui.latent_a, ui.latent_b]
 
     @seen.skipping
     def _render(*args):
@@ -145,7 +151,7 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         c = Controls.from_args(args)
         if not c.model:
             return (gr.skip(),) * (len(layout) + len(drawn))
-        updates = select_model(services, c.model)
+        updates = select_model(services, c.model, c.latent_a, c.latent_b)
         c.cutoff = None
         return (*updates, *render(services, c))
 
@@ -154,7 +160,8 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         model_upd, empty_upd = refresh(services, args[0])
         return (model_upd, empty_upd, *_open(model_upd["value"], *args[1:]))
 
-    gr.on([*(s.input for s in mix + strengths), ui.psi.input, ui.cutoff.input, ui.noise_mode.input, ui.seed_a.submit,
+    gr.on([*(s.input for s in mix + strengths), ui.psi.input, ui.cutoff.input, ui.noise_mode.input, ui.latent_a.input,
+           ui.latent_b.input, ui.seed_a.submit,
            ui.seed_a.blur, ui.seed_b.submit, ui.seed_b.blur, ui.noise_seed.submit, ui.noise_seed.blur],
           _render, [*inputs, seen.state], shown, api_name="style_render", **LIVE)
     # Each button applies its own preset. The public endpoint (the first button's) takes the preset's name as
@@ -163,8 +170,8 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     for i, b in enumerate(presets[1:], 1):
         b.click(lambda *args, p=PRESETS[i]: _preset(p, *args), inputs, [*mix, *shown], api_name=f"style_preset_{i}",
                 api_visibility="private", **LIVE)
-    ui.random_a.click(_random_a, inputs, [ui.seed_a, *shown], api_name="style_random_a", **LIVE)
-    ui.random_b.click(_random_b, inputs, [ui.seed_b, *shown], api_name="style_random_b", **LIVE)
+    ui.random_a.click(_random_a, inputs, [ui.seed_a, ui.latent_a, *shown], api_name="style_random_a", **LIVE)
+    ui.random_b.click(_random_b, inputs, [ui.seed_b, ui.latent_b, *shown], api_name="style_random_b", **LIVE)
     gr.on([ui.variation_button.click, ui.k.input], _variation, [*inputs, ui.k],
           [ui.variation, ui.heat, ui.variation_info], api_name="style_variation", **LIVE)
     gr.on([ui.matrix_button.click, ui.rows.submit, ui.cols.submit, ui.matrix_preset.input], _matrix,
@@ -186,4 +193,5 @@ def create_stylegan_tab(services: Services) -> TabHandle:
     _wire(services, ui)
     # A page load and Open in explorer: rescan the StyleGAN models, lay the sliders out for the one chosen, draw it.
     opened = ((ui.refresh_open_fn, ui.inputs, [ui.model, ui.empty, *ui.open_outputs]),)
-    return TabHandle("stylegan", ui.model, CAPABILITY, on_load=opened, open_model=opened, parts=vars(ui))
+    return TabHandle("stylegan", ui.model, CAPABILITY, on_load=opened, open_model=opened, latent=ui.latent_a,
+                     open_latent=opened, parts=vars(ui))

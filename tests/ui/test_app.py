@@ -262,12 +262,14 @@ def test_every_tab_gives_the_app_its_handle(app_tiny_services):
         with gr.Tabs():
             handles = [create(app_tiny_services) for create in TABS]
     assert all(isinstance(h, TabHandle) for h in handles)
-    assert [h.id for h in handles] == ["generate", "progan", "stylegan", "edit", "interpolate", "inspect",
+    assert [h.id for h in handles] == ["generate", "progan", "stylegan", "edit", "interpolate", "project", "inspect",
                                        "playground", "train", "metrics"]
     assert all(h.on_load for h in handles)
     assert [h.id for h in handles if h.model is None] == ["playground", "train"]
     # "Open in explorer" (the Train tab's) opens snapshots in the Generate, ProGAN and StyleGAN tabs.
     assert [h.id for h in handles if h.open_model is not None] == ["generate", "progan", "stylegan"]
+    # The Project tab's "Open in ..." puts a projected image in the StyleGAN, Edit and Interpolate tabs.
+    assert [h.id for h in handles if h.latent is not None] == ["stylegan", "edit", "interpolate"]
     assert [h.id for h in handles if h.opener is not None] == ["train"]
     assert handles[0]["seeds"].elem_id == "gen-seeds" and handles[2]["mix"][0].elem_id == "sg-w0"
     with pytest.raises(AttributeError):

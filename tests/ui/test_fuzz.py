@@ -62,9 +62,11 @@ ENDPOINTS = (
     "playground_preset", "playground_apply", "playground_settings", "playground_play", "playground_pause",
     "playground_d", "playground_g", "playground_both", "playground_reset", "playground_speed", "playground_slow",
     "playground_csv", "playground_clear", "playground_save", "playground_load",
+    "project_select", "project_refresh", "project_preview", "project_start", "project_stop", "project_show",
+    "project_delete", "project_open_stylegan", "project_open_edit", "project_open_interpolate",
 )
 # Valid but long: inputs (by elem_id) whose values above the cap are fuzzed at the cap instead.
-COSTLY = {"mt-n": 6, "ip-frames": 12, "in-samples": 16}
+COSTLY = {"mt-n": 6, "ip-frames": 12, "in-samples": 16, "pj-steps": 20, "pj-pti-steps": 10}
 SLOW = {"metrics_measure": 0.3, "interp_gif": 0.4, "interp_mp4": 0.3, "edit_find": 0.6, "train_start": 0.6, "inspect_dissect": 0.3}
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 IN_PROCESS_EXAMPLES = 25

@@ -101,7 +101,7 @@ def test_the_info_says_which_layers_were_run_again(app_stylegan_services):
 ])
 def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services, name, ws_res, noise_res):
     updates = select_model(app_stylegan_services, name)
-    mix, noise, cutoff, presets = updates[:MAX_WS], updates[MAX_WS:MAX_WS + MAX_LAYERS], updates[-6], updates[-5:]
+    mix, noise, cutoff, presets = updates[:MAX_WS], updates[MAX_WS:MAX_WS + MAX_LAYERS], updates[-8], updates[-7:-2]
     assert [u["visible"] for u in mix] == [True] * len(ws_res) + [False] * (MAX_WS - len(ws_res))
     assert [u["label"] for u in mix[:len(ws_res)]] == [f"w{i} · {r}×{r}" for i, r in enumerate(ws_res)]
     assert [u["visible"] for u in noise] == [True] * len(noise_res) + [False] * (MAX_LAYERS - len(noise_res))
@@ -110,6 +110,9 @@ def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services
     assert cutoff["maximum"] == cutoff["value"] == 6
     # A 16 px model has no 64 px layers: Fine is greyed out, the others are live.
     assert [p["interactive"] for p in presets] == [p != "Fine" for p in PRESETS]
+    # The A and B pickers: nothing projected into this model yet, so the seed alone.
+    assert [u["value"] for u in updates[-2:]] == ["seed", "seed"]
+    assert [u["choices"] for u in updates[-2:]] == [[("the seed", "seed")]] * 2
 
 
 @pytest.mark.parametrize("preset", ["None", "Coarse", "Middle", "All"])
@@ -129,7 +132,8 @@ def test_presets_set_the_sliders_from_the_models_own_layers(app_stylegan_service
 
 
 def test_random_seed_buttons(app_stylegan_services):
-    seed, a, mix, b, info = random_seed(app_stylegan_services, "a", controls())
+    seed, picker, a, mix, b, info = random_seed(app_stylegan_services, "a", controls())
+    assert picker == "seed"  # a random seed puts A back on the seed
     assert 0 <= seed < 100_000 and f"**A** (seed {seed})" in info
     np.testing.assert_array_equal(a, render(app_stylegan_services, controls(seed_a=seed))[0])
     seed_b, *_, info = random_seed(app_stylegan_services, "b", controls())
@@ -236,11 +240,11 @@ def png(path) -> np.ndarray:
 
 
 def args(model=TINY_STYLEGAN_NAME, seed_a=3, seed_b=7, mix=None, psi=1.0, cutoff=6, mode="const", noise_seed=0,
-         strengths=None) -> list:
+         strengths=None, latent_a="seed", latent_b="seed") -> list:
     """The style_render inputs in order, as the page sends them. The cutoff defaults to the tiny models'
     6 style inputs: once style_select has opened a model, the session's cutoff slider ends there."""
     return [model, seed_a, seed_b, *(list(mix or []) + [0.0] * MAX_WS)[:MAX_WS], psi, cutoff, mode, noise_seed,
-            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS]]
+            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b]
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +287,7 @@ def test_a_drag_sends_only_the_pictures_that_changed(app_stylegan_server, tmp_pa
     assert not np.array_equal(png(mix2), png(mix1))
     a_psi, _, b_psi, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_render")  # ψ changes all three
     assert not np.array_equal(png(a_psi), a) and not np.array_equal(png(b_psi), b)
-    seed, new_a, _, _, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_random_a")
+    seed, _, new_a, _, _, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_random_a")
     assert seed != 3 and not np.array_equal(png(new_a), png(a_psi))
     # Back to seed 3: the page shows the random seed's picture now, so seed 3's is sent again.
     back_a, _, kept_b, _ = c.predict(*args(mix=[0.9], psi=0.5), api_name="/style_render")

@@ -52,7 +52,7 @@ def tabs_app(tmp_path_factory):
 
 
 TABS = {"Generate": "#gen-grid", "ProGAN": "#pg-stage", "StyleGAN": "#sg-mix", "Edit": "#ed-find",
-        "Interpolate": "#ip-frame", "Inspect": "#in-layer", "Playground": "#pl-play",
+        "Interpolate": "#ip-frame", "Project": "#pj-start", "Inspect": "#in-layer", "Playground": "#pl-play",
         "Train": "#tr-start", "Metrics": "#mt-button"}
 
 
@@ -163,6 +163,40 @@ def test_interpolate_drag_the_frame_slider(page, tabs_app):
     src1 = wait_for_picture(page, expected(int(frame)), src0, shown)
     expect(page.locator("#ip-info")).to_contain_text(f"Frame {int(frame) + 1} of 48")
     assert not np.array_equal(picture(page, src1), picture(page, src0))
+
+
+def test_project_upload_watch_and_open_in_edit(page, tabs_app, tmp_path):
+    """A person's picture: uploaded, projected while the page watches, then opened in the Edit tab, whose
+    original is the projection's reconstruction, as the handler renders it."""
+    app, services = tabs_app
+    photo = tmp_path / "My Photo.png"
+    rng = np.random.RandomState(7)
+    Image.fromarray(np.kron(rng.randint(0, 255, (4, 6, 3)), np.ones((8, 8, 1))).astype(np.uint8)).save(photo)
+    page.goto(app.url)
+    page.get_by_role("tab", name="Project").click()
+    pick(page, "pj-model", TINY_STYLEGAN_NAME)
+    expect(page.locator("#pj-model-info")).to_contain_text("w+ or w")
+    page.locator("#pj-upload input[type=file]").set_input_files(str(photo))
+    expect(page.locator("#pj-notes")).to_contain_text("centre 32 × 32")
+    expect(page.locator("#pj-name input, #pj-name textarea")).to_have_value("my-photo")
+    steps = page.locator("#pj-steps input[type=number]")
+    steps.fill("60")
+    steps.press("Enter")
+    page.locator("#pj-start").click()
+    expect(page.locator("#pj-status")).to_contain_text("Done", timeout=60_000)
+    expect(page.locator("#pj-status")).to_contain_text("@my-photo")
+    expect(page.locator("#pj-recon img")).to_be_visible()
+    expect(page.locator("#pj-saved input")).to_have_value("@my-photo (w+)")
+    page.locator("#pj-open-edit").click()
+    expect(page.get_by_role("tab", name="Edit")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#ed-model input")).to_have_value(TINY_STYLEGAN_NAME)
+    expect(page.locator("#ed-info")).to_contain_text("@my-photo")
+    from explorer.ui import edit_handlers
+    span = edit_tab.open_model(services, TINY_STYLEGAN_NAME)[2]["value"]
+    slots = [NONE, 0.0, span] * SLOTS
+    expected = edit_handlers.render(services, TINY_STYLEGAN_NAME, 0, 1.0, *slots, "@my-photo")[0]
+    src = page.locator("#ed-original img").get_attribute("src")
+    np.testing.assert_array_equal(picture(page, src), expected)
 
 
 def test_train_start_watch_the_grid_and_stop(page, tabs_app):

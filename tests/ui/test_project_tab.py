@@ -3,7 +3,6 @@ it, and use it in the Edit, StyleGAN and Interpolate tabs, recipes included."""
 
 from __future__ import annotations
 
-import io
 import time
 
 import gradio as gr

@@ -9,6 +9,7 @@ import gradio as gr
 
 from ..project.projector import ProjectConfig
 from .common import TabHandle, image_output, model_list
+from .edit_handlers import default_model
 from . import project_handlers as h
 from .services import Services
 
@@ -21,12 +22,14 @@ INTRO = ("**Bring your own picture.** Upload one, pick a model, press **Start**:
 
 
 def create_project_tab(services: Services) -> TabHandle:
-    names = [m.name for m in services.models()]
+    entries = services.models()
+    names = [m.name for m in entries]
+    start = default_model(entries)  # the Edit tab's: the faces StyleGAN2, whose directions edit a projected face
     d = ProjectConfig()
     with gr.Tab("Project", id="project"):
         gr.Markdown(INTRO)
         with gr.Row():
-            model = gr.Dropdown(names, value=names[0] if names else None, label="Model", scale=4,
+            model = gr.Dropdown(names, value=start, label="Model", scale=4,
                                 allow_custom_value=True, elem_id="pj-model")
             refresh = gr.Button("Refresh list", size="sm", scale=1, min_width=120, elem_id="pj-refresh")
         model_info = gr.Markdown(elem_id="pj-model-info")
@@ -98,7 +101,7 @@ def create_project_tab(services: Services) -> TabHandle:
         return h.select(services, m, s)
 
     def _refresh(m, s=None):
-        picker = model_list(services, m)
+        picker = model_list(services, m, fallback=default_model)
         return (picker, *_select(picker["value"], s))
 
     # Each input named (not *values): Gradio passes the request only to a function that names its inputs.

@@ -10,7 +10,7 @@ how often the classifier sees that factor change, and how often every other bina
 Speed: ms per projection step for each shipped family, and for an untrained 256 px StyleGAN2.
 
     python bench/project_quality.py [--n 100] [--models stylegan2-faces,stylegan-faces,progan-faces]
-                                    [--threads 1] [--settings default,w,pti,anchor]"""
+                                    [--threads 1] [--settings default,w,pti,anchor,anchor_wplus]"""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def settings_for(space: str) -> dict:
                 "anchor": ProjectConfig(space="z", steps=1000)}
     return {"default": ProjectConfig(space="w+"), "w": ProjectConfig(space="w"),
             "pti": ProjectConfig(space="w+", pti_steps=300),
-            "anchor": ProjectConfig(space="w", steps=1000)}  # NVIDIA's projector.py: w, 1,000 steps
+            "anchor": ProjectConfig(space="w", steps=1000),  # NVIDIA's projector.py: w, 1,000 steps
+            "anchor_wplus": ProjectConfig(space="w+", steps=1000)}  # rosinality's projector.py --w_plus, 1,000 steps
 
 
 def mean(xs):
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--models", default="stylegan2-faces,stylegan-faces,progan-faces")
-    p.add_argument("--settings", default="default,w,pti,anchor")
+    p.add_argument("--settings", default="default,w,pti,anchor,anchor_wplus")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -125,13 +126,14 @@ def main(argv=None) -> int:
             out[sname]["psnr_median"] = round(float(np.median([r["psnr"] for r in rs])), 3)
             out[sname]["config"] = {k: v for k, v in chosen[sname].to_dict().items()
                                     if v != getattr(ProjectConfig(), k) or k in ("space", "steps")}
-        if "anchor" in rows and "default" in rows:  # the anchors' run: seconds to reach the default's final PSNR
+        for anchor in ("anchor", "anchor_wplus"):  # an anchor's run: seconds to reach the default's final PSNR
+            if anchor not in rows or "default" not in rows:
+                continue
             reach = []
-            for d_row, a_row in zip(rows["default"], rows["anchor"]):
-                hit = next((t for t, q in a_row["history"] if q >= d_row["psnr"]), None)
-                reach.append(hit)
-            out["anchor"]["seconds_to_default_psnr"] = mean(reach)
-            out["anchor"]["reached_default_psnr"] = mean([float(x is not None) for x in reach])
+            for d_row, a_row in zip(rows["default"], rows[anchor]):
+                reach.append(next((t for t, q in a_row["history"] if q >= d_row["psnr"]), None))
+            out[anchor]["seconds_to_default_psnr"] = mean(reach)
+            out[anchor]["reached_default_psnr"] = mean([float(x is not None) for x in reach])
         report["models"][name] = out
 
     # Speed: ms per step (default setting) per family, and an untrained 256 px StyleGAN2 (NVIDIA's small config).

@@ -5,8 +5,9 @@ directions are. Each projection KEY is:
 
     KEY.npy                  the latent, float32: w [1, w_dim], w+ [num_ws, w_dim] or z [z_dim]
     KEY.target.png           the picture it was projected from, as the model saw it (res x res)
-    tuned/KEY.safetensors    the tuned copy of G (PTI, or optimised noise maps), when there is one,
-    tuned/KEY.json           with its checkpoint JSON: the renderers open it like any checkpoint
+    tuned/KEY~V.safetensors  the tuned copy of G (PTI, or optimised noise maps), when there is one, with
+    tuned/KEY~V.json         its checkpoint JSON: the renderers open it like any checkpoint. V is new for
+                             every projection, so a renderer never draws with a copy it cached of an older one
     KEY.json                 what it is (space, the model's weights' sha256, the source image's sha256,
                              settings, losses, time); written last, so it is the commit point
 
@@ -47,7 +48,7 @@ class Latent:
     space: str                   # "w" | "w+" | "z"
     array: np.ndarray            # float32, as stored
     sha256: str                  # of KEY.npy's bytes: what a recipe records
-    tuned: str | None            # path of tuned/KEY.json (a checkpoint), or None
+    tuned: str | None            # path of tuned/KEY~V.json (a checkpoint), or None
     meta: dict                   # KEY.json
 
     @property
@@ -102,12 +103,9 @@ def save(checkpoint: str | os.PathLike, key: str, *, space: str, latent: np.ndar
     if tuned is not None:
         from ..weights import save_generator
 
-        jp = save_generator(folder / "tuned" / key, tuned, arch, model_config,
+        jp = save_generator(folder / "tuned" / f"{key}~{time.time_ns():x}", tuned, arch, model_config,
                             train=dict(train or {}, tuned_from=Path(checkpoint).name, latent=key))
         tuned_meta = {"checkpoint": f"tuned/{jp.name}", "sha256": weights_sha256(jp)}
-    else:
-        for suffix in (".json", ".safetensors"):
-            (folder / "tuned" / f"{key}{suffix}").unlink(missing_ok=True)
     step = max(1, len(history) // HISTORY_POINTS)
     meta = {"format": FORMAT, "key": key, "space": space, "shape": list(np.shape(latent)),
             "weights_sha256": weights_sha256(checkpoint), "latent_sha256": hashlib.sha256(data).hexdigest(),
@@ -115,7 +113,16 @@ def save(checkpoint: str | os.PathLike, key: str, *, space: str, latent: np.ndar
             "seconds": round(seconds, 3), "final": final, "tuned": tuned_meta,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "history": [[h.phase, h.step, round(h.loss, 6), round(h.psnr, 3)] for h in history[::step]]}
-    return atomic_write_bytes(folder / f"{key}.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+    out = atomic_write_bytes(folder / f"{key}.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+    _drop_tuned(folder, key, keep=tuned_meta["checkpoint"] if tuned_meta else None)
+    return out
+
+
+def _drop_tuned(folder: Path, key: str, keep: str | None = None) -> None:
+    """Remove KEY's tuned copies but the one KEY.json names (older projections under the same name)."""
+    for p in (folder / "tuned").glob(f"{key}~*"):
+        if keep is None or p.with_suffix(".json").name != Path(keep).name:
+            p.unlink(missing_ok=True)
 
 
 def _read(folder: Path, key: str, weights: str | None) -> Latent:
@@ -180,8 +187,9 @@ def delete(checkpoint: str | os.PathLike, text: str) -> bool:
     key = parse_key(text)
     folder = store_dir(checkpoint)
     found = (folder / f"{key}.json").exists()
-    for name in (f"{key}.json", f"{key}.npy", f"{key}.target.png", f"tuned/{key}.json", f"tuned/{key}.safetensors"):
+    for name in (f"{key}.json", f"{key}.npy", f"{key}.target.png"):
         (folder / name).unlink(missing_ok=True)
+    _drop_tuned(folder, key)
     return found
 
 

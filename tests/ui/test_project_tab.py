@@ -147,8 +147,14 @@ def test_the_projection_is_a_seed_in_edit_stylegan_and_interpolate_and_recipes_r
     from explorer.ui.interp_tab import preview
     first, _ = preview(services, TINY_STYLEGAN_NAME, "Keyframes", "@me, 3", "w", "linear", 4, 1.0, "(none)", 0.0, 0)
     np.testing.assert_array_equal(native(first), native(recon))
-    # A recipe whose latent was projected again is refused, saying so.
-    project(services, "page-ffffff", photo, name="me", steps=11)
+    # Projected again under the same name (PTI again, another seed): the tabs draw with the new tuned copy,
+    # never one a renderer cached of the old, and a recipe of the old latent is refused, saying so.
+    project(services, "page-ffffff", photo, name="me", steps=11, pti=True, pti_steps=5, seed=9)
+    _, recon2, *_ = h.poll(services, "page-ffffff", -1)
+    assert not np.array_equal(native(recon2), native(recon))
+    now = edit_handlers.render(services, TINY_STYLEGAN_NAME, 0, 1.0, *slots, "@me")[0]
+    np.testing.assert_array_equal(native(now), native(recon2))
+    assert len(list((services.weights_dir / f"{TINY_STYLEGAN_NAME}.latents" / "tuned").glob("me~*.json"))) == 1
     with pytest.raises(rc.RecipeError, match="projected again"):
         from explorer.ui.image_recipe_ui import check_latents
         check_latents(again, entry.path)

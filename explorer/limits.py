@@ -42,6 +42,8 @@ class Range:
 PSI = Range(0.0, 1.5, 0.05)           # truncation ψ (Generate, Edit, Interpolate): 1 = none, 0 = the average image
 STYLE_PSI = Range(-1.0, 1.5, 0.05)    # the StyleGAN tab's ψ: below 0, past the average to each seed's opposite
 MIX = Range(0.0, 1.0, 0.01)           # a StyleGAN mix weight: 0 = seed A's style input, 1 = seed B's
+TRANSLATE = Range(-1.0, 1.0, 0.01)    # StyleGAN3's input translation, in image widths (x right, y down)
+ROTATE = Range(-180.0, 180.0, 1.0)    # StyleGAN3's input rotation, degrees counter-clockwise
 STYLE_INPUTS = 18                     # StyleGAN tab: mix sliders, as many as a 1024 px model's style inputs
 NOISE_LAYERS = 18                     # StyleGAN tab: noise sliders, as many as a 1024 px StyleGAN's layers
 CUTOFF = Range(0, STYLE_INPUTS)       # truncation cutoff: the first N style inputs are truncated

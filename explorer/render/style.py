@@ -52,6 +52,8 @@ class StyleRequest:
     noise_mode: str = "const"                     # "const" (stored maps) | "random" (from noise_seed) | "none"
     noise_seed: int = 0                           # seed of the torch.Generator that draws random noise
     noise_strength: tuple[float, ...] | None = None  # one per synthesis layer, 0..2; None = all 1
+    translate: tuple[float, float] = (0.0, 0.0)   # StyleGAN3: input translation (x, y) in image widths
+    rotate: float = 0.0                           # StyleGAN3: input rotation, degrees counter-clockwise
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class StyleModel:
     num_layers: int              # synthesis layers (noise inputs, strength sliders)
     ws_resolutions: tuple[int, ...]     # resolution each ws entry acts at
     noise_resolutions: tuple[int, ...]  # resolution of each layer's noise map
+    noise: bool = True                  # whether it has per-pixel noise inputs (StyleGAN3 has none)
+    transform: bool = False             # whether its input can be translated and rotated (StyleGAN3)
 
 
 @dataclass(frozen=True)
@@ -137,9 +141,20 @@ class StyleRenderer:
 
     def describe(self, checkpoint: str) -> StyleModel:
         G, _ = self.model(checkpoint)
-        title = "StyleGAN2" if G.cfg.variant == "modulated" else "StyleGAN"
+        shifts = hasattr(G, "input_transform")
+        if shifts:
+            title = "StyleGAN3-R" if G.cfg.variant == "stylegan3-r" else "StyleGAN3-T"
+        else:
+            title = "StyleGAN2" if G.cfg.variant == "modulated" else "StyleGAN"
         return StyleModel(title, G.img_resolution, G.img_channels, G.num_ws, G.num_layers,
-                          tuple(G.ws_resolutions()), tuple(G.noise_resolutions()))
+                          tuple(G.ws_resolutions()), tuple(G.noise_resolutions()), bool(G.capabilities.noise), shifts)
+
+    @staticmethod
+    def transform(G, req: StyleRequest) -> torch.Tensor | None:
+        """The request's input transform for G ([3, 3]), or None: none asked for, or G has no such input."""
+        if not hasattr(G, "input_transform") or (tuple(req.translate) == (0.0, 0.0) and req.rotate == 0.0):
+            return None
+        return G.input_transform(float(req.translate[0]), float(req.translate[1]), float(req.rotate)).to(G.w_avg.device)
 
     # --------------------------------------------------------------------- inputs
     def _check(self, G, req: StyleRequest) -> None:
@@ -160,6 +175,11 @@ class StyleRenderer:
             raise RenderError("Truncation psi must be a number, e.g. 0.7.")
         if req.truncation_cutoff is not None and not 0 <= req.truncation_cutoff <= G.num_ws:
             raise RenderError(f"The truncation cutoff counts style inputs: 0 to {G.num_ws} for this model.")
+        t = limits.TRANSLATE
+        if (len(req.translate) != 2 or not all(math.isfinite(v) and t.lo <= v <= t.hi for v in req.translate)
+                or not (math.isfinite(req.rotate) and limits.ROTATE.lo <= req.rotate <= limits.ROTATE.hi)):
+            raise RenderError(f"Translation goes from {t.lo:g} to {t.hi:g} image widths and rotation from "
+                              f"{limits.ROTATE.lo:g} to {limits.ROTATE.hi:g} degrees.")
 
     def _ws(self, G, seed: Source, req: StyleRequest, latents: dict) -> torch.Tensor:
         """[1, num_ws, w_dim], truncated as the request says (each source before mixing, as in the paper)."""
@@ -197,24 +217,28 @@ class StyleRenderer:
                 self._prefixes.popitem(last=False)
             return p
 
-    def synthesize(self, key: tuple, G, ws: torch.Tensor, noise: list) -> tuple[torch.Tensor, int, int, bool]:
-        """G.synthesis(ws) for one image [1, ...] with these noise maps, re-running only the layers from
-        the first whose inputs differ from this key's previous render.
+    def synthesize(self, key: tuple, G, ws: torch.Tensor, noise: list, transform: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, int, int, bool]:
+        """G.synthesis(ws) for one image [1, ...] with these noise maps (and StyleGAN3 input transform),
+        re-running only the layers from the first whose inputs differ from this key's previous render.
         -> (img, first layer run, layers run, whether the whole previous output was reused)."""
         assert ws.shape[0] == 1 and len(noise) == G.num_layers
         p = self._prefix(key, G)
-        reads = [(tuple(ws[:, k] for k in ks), noise[i]) for i, ks in enumerate(self._layer_reads(G))]
+        # The transform enters at layer 0 (StyleGAN3's input), so it is one of layer 0's reads.
+        reads = [(tuple(ws[:, k] for k in ks) + ((transform,) if i == 0 and transform is not None else ()), noise[i])
+                 for i, ks in enumerate(self._layer_reads(G))]
         last = G.rgb_w[-1]
         final_read = ws[:, last] if last is not None else None
         with p.lock:
             first = 0
             while (first < min(len(p.reads), G.num_layers)
+                   and len(p.reads[first][0]) == len(reads[first][0])
                    and all(_same(a, b) for a, b in zip(p.reads[first][0], reads[first][0]))
                    and _same(p.reads[first][1], reads[first][1])):
                 first += 1
             if first == G.num_layers and p.output is not None and _same(p.final_read, final_read):
                 return p.output, first, 0, True
-            state = p.states[first - 1] if first else G.initial_state(1)
+            state = p.states[first - 1] if first else self._initial(G, 1, transform)
             del p.reads[first:], p.states[first:]
             for i in range(first, G.num_layers):
                 state = G.run_layer(i, state, ws, noise[i])
@@ -225,6 +249,10 @@ class StyleRenderer:
         with self._lock:
             self.layers_run += ran
         return p.output, first, ran, False
+
+    @staticmethod
+    def _initial(G, n: int, transform: torch.Tensor | None):
+        return G.initial_state(n) if transform is None else G.initial_state(n, transform=transform)
 
     # --------------------------------------------------------------------- renders
     @torch.inference_mode()
@@ -246,18 +274,18 @@ class StyleRenderer:
             ws = {"a": ws_a, "b": ws_b}.get(slot)
             if ws is None:
                 ws = mix_ws(ws_a, ws_b, mix)                                    # [1, num_ws, w_dim]
-            img, first, ran, cached = self.synthesize((checkpoint, slot), G, ws, noise)
+            img, first, ran, cached = self.synthesize((checkpoint, slot), G, ws, noise, self.transform(G, req))
             picture = images.to_uint8(img)[0]
             out[slot] = StyleImage(picture, shared_ms + (time.perf_counter() - t0) * 1000, first, ran, cached)
         return out
 
-    def _batch(self, G, ws: torch.Tensor, noise: list) -> torch.Tensor:
+    def _batch(self, G, ws: torch.Tensor, noise: list, transform: torch.Tensor | None = None) -> torch.Tensor:
         """Full synthesis of ws [N, num_ws, w_dim] with noise maps [1 or N, 1, r, r] per layer."""
         out = []
         for start in range(0, ws.shape[0], self.batch):
             wb = ws[start:start + self.batch]
             nb = [n if n is None or n.shape[0] == 1 else n[start:start + self.batch] for n in noise]
-            state = G.initial_state(wb.shape[0])
+            state = self._initial(G, wb.shape[0], transform)
             for i in range(G.num_layers):
                 state = G.run_layer(i, state, wb, nb[i])
             out.append(images.to_uint8(G.finish(state, wb)))
@@ -280,7 +308,7 @@ class StyleRenderer:
         ws = mix_ws(ws_a, ws_b, req.mix if req.mix is not None else (0.0,) * G.num_ws).expand(k, -1, -1)
         draws = [self._noise(G, req, req.noise_seed + i) for i in range(k)]
         noise = [None if d[0] is None else torch.cat(d) for d in zip(*draws)]  # per layer [K, 1, r, r]
-        pictures = self._batch(G, ws, noise)                                    # uint8 [K, r, r, C]
+        pictures = self._batch(G, ws, noise, self.transform(G, req))            # uint8 [K, r, r, C]
         std = pictures.astype(np.float32).std(axis=0).mean(axis=-1)             # [r, r], pixel levels
         top = float(std.max())
         heat = heat_colours(std / top if top > 0 else std)
@@ -301,7 +329,8 @@ class StyleRenderer:
         wa = torch.cat([self._ws(G, s, req, latents) for s in rows])            # [R, num_ws, w_dim]
         wb = torch.cat([self._ws(G, s, req, latents) for s in cols])            # [C, num_ws, w_dim]
         cells = torch.cat([mix_ws(wa[i:i + 1].expand(len(cols), -1, -1), wb, mix) for i in range(len(rows))])
-        pictures = self._batch(G, torch.cat([wa, wb, cells]), self._noise(G, req))  # the same noise for every tile
+        pictures = self._batch(G, torch.cat([wa, wb, cells]), self._noise(G, req),  # the same noise for every tile
+                               self.transform(G, req))
         r, n_rows, n_cols = G.img_resolution, len(rows), len(cols)
         tiles = np.zeros((n_rows + 1, n_cols + 1, r, r, G.img_channels), dtype=np.uint8)
         tiles[1:, 0] = pictures[:n_rows]

@@ -27,6 +27,8 @@ MAX_LAYERS = limits.NOISE_LAYERS   # synthesis layers (noise inputs) of a 1024x1
 VARIATION_TILE_PX = 128
 NOISE_MODES = ("const", "random", "none")
 CAPABILITY = "mixing"  # the models this tab lists: those with per-layer styles
+NO_NOISE = ("**This model has no per-pixel noise inputs** (StyleGAN3 draws its detail from the Fourier input "
+            "instead), so there are no noise controls to move; the stochastic variation below stays dark.")
 
 
 @dataclass
@@ -46,13 +48,16 @@ class Controls:
     strengths: list = field(default_factory=list)
     latent_a: str | None = latent_ui.SEED  # "seed": seed_a is used; "@key": a projected image instead
     latent_b: str | None = latent_ui.SEED
+    translate_x: float = 0.0               # StyleGAN3's input transform: image widths, image widths, degrees
+    translate_y: float = 0.0
+    rotate: float = 0.0
 
     @classmethod
     def from_args(cls, args) -> "Controls":
         m, a, b, *rest = args
         mix, (psi, cutoff, mode, nseed) = rest[:MAX_WS], rest[MAX_WS:MAX_WS + 4]
-        strengths, latents = rest[MAX_WS + 4:MAX_WS + 4 + MAX_LAYERS], rest[MAX_WS + 4 + MAX_LAYERS:]
-        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths), *latents[:2])
+        strengths, tail = rest[MAX_WS + 4:MAX_WS + 4 + MAX_LAYERS], rest[MAX_WS + 4 + MAX_LAYERS:]
+        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths), *tail[:5])
 
 
 def stylegan_models(services: Services) -> list[ModelEntry]:
@@ -85,7 +90,12 @@ def _request(services: Services, c: Controls) -> tuple[ModelEntry, StyleModel, S
     req = StyleRequest(entry.path, latent_ui.source(c.seed_a, c.latent_a, "Seed A"),
                        latent_ui.source(c.seed_b, c.latent_b, "Seed B"),
                        tuple(mix), psi, None if cutoff == sm.num_ws else cutoff, c.noise_mode,
-                       _whole(c.noise_seed, "Noise seed", 0, MAX_SEED), tuple(strengths))
+                       _whole(c.noise_seed, "Noise seed", 0, MAX_SEED), tuple(strengths),
+                       (inputs.within(c.translate_x, "Translate x", limits.TRANSLATE),
+                        inputs.within(c.translate_y, "Translate y", limits.TRANSLATE)),
+                       inputs.within(c.rotate, "Rotate", limits.ROTATE))
+    if not sm.transform:  # only StyleGAN3 moves its input; the sliders are hidden for the others
+        req = replace(req, translate=(0.0, 0.0), rotate=0.0)
     return entry, sm, req
 
 
@@ -107,7 +117,9 @@ def render(services: Services, c: Controls):
     times = " · ".join(f"{label}: {out[k].ms:.1f} ms ({_runs(out[k], sm.num_layers)})"
                        for k, label in (("a", f"**A** ({describe_source(req.seed_a)})"), ("mix", "**mix**"),
                                         ("b", f"**B** ({describe_source(req.seed_b)})")))
-    info = f"{sm.name}, {sm.res}×{sm.res} px, shown enlarged (nearest) · {times}"
+    moved = f" · input moved ({req.translate[0]:g}, {req.translate[1]:g}), {req.rotate:g}°" \
+        if sm.transform and (any(req.translate) or req.rotate) else ""
+    info = f"{sm.name}, {sm.res}×{sm.res} px, shown enlarged (nearest){moved} · {times}"
     return live_picture(out["a"].picture), live_picture(out["mix"].picture), live_picture(out["b"].picture), info
 
 
@@ -119,12 +131,15 @@ def select_model(services: Services, model_name: str | None, latent_a=latent_ui.
     sm = _describe(services, entry)
     mix = [gr.update(visible=i < sm.num_ws, label=f"w{i} · {sm.ws_resolutions[i]}×{sm.ws_resolutions[i]}"
                      if i < sm.num_ws else None) for i in range(MAX_WS)]
-    noise = [gr.update(visible=i < sm.num_layers, label=f"layer {i + 1} · {sm.noise_resolutions[i]}×"
+    noise = [gr.update(visible=sm.noise and i < sm.num_layers, label=f"layer {i + 1} · {sm.noise_resolutions[i]}×"
                        f"{sm.noise_resolutions[i]}" if i < sm.num_layers else None) for i in range(MAX_LAYERS)]
     cutoff = gr.update(maximum=sm.num_ws, value=sm.num_ws, info=f"truncate the first N of {sm.num_ws} style inputs")
     presets = [gr.update(interactive=any(preset_weights(p, list(sm.ws_resolutions))) or p == "None")
                for p in PRESETS]
-    return [*mix, *noise, cutoff, *presets, latent_ui.update(entry, latent_a), latent_ui.update(entry, latent_b)]
+    shifts = [gr.update(visible=sm.transform) for _ in range(3)]
+    note = gr.update(value=NO_NOISE if not sm.noise else "", visible=not sm.noise)
+    return [*mix, *noise, cutoff, *presets, latent_ui.update(entry, latent_a), latent_ui.update(entry, latent_b),
+            *shifts, note]
 
 
 def apply_preset(services: Services, preset: str, c: Controls):
@@ -210,7 +225,9 @@ def build_recipe(services: Services, c: Controls):
     return image_recipe_ui.new_recipe(services, entry, "stylegan", [req.seed_a, req.seed_b],
                                       truncation_psi=req.truncation_psi, truncation_cutoff=req.truncation_cutoff,
                                       mix=list(req.mix), noise_mode=req.noise_mode, noise_seed=req.noise_seed,
-                                      noise_strength=list(req.noise_strength)), picture
+                                      noise_strength=list(req.noise_strength),
+                                      extra={"translate": list(req.translate), "rotate": req.rotate}
+                                      if any(req.translate) or req.rotate else {}), picture
 
 
 def restore_recipe(services: Services, r, entry: ModelEntry):
@@ -235,7 +252,11 @@ def restore_recipe(services: Services, r, entry: ModelEntry):
         ups[MAX_WS + i]["value"] = v
     ups[MAX_WS + MAX_LAYERS]["value"] = cutoff
     (seed_a, latent_a), (seed_b, latent_b) = latent_ui.split(a), latent_ui.split(b)
+    tx, ty = r.extra.get("translate", [0.0, 0.0]) if isinstance(r.extra.get("translate"), list) else [0.0, 0.0]
+    rot = r.extra.get("rotate", 0.0)
     c = Controls(entry.name, seed_a or 0, seed_b or 0, mix, r.truncation_psi, cutoff, r.noise_mode, r.noise_seed,
-                 strengths, latent_a, latent_b)
+                 strengths, latent_a, latent_b, tx, ty, rot)
+    for i, v in enumerate((tx, ty, rot)):
+        ups[-4 + i]["value"] = v
     return (entry.name, gr.skip() if seed_a is None else seed_a, gr.skip() if seed_b is None else seed_b,
             r.truncation_psi, r.noise_mode, r.noise_seed, *ups, *render(services, c))

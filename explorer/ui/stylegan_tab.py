@@ -74,7 +74,17 @@ def _layout(services: Services) -> SimpleNamespace:
                          info="1 = none, 0 = the average w, below 0 = the opposite of each seed", elem_id="sg-psi")
             cutoff = slider(limits.CUTOFF, MAX_WS, label="Truncation cutoff", info="truncate the first N style inputs",
                             elem_id="sg-cutoff")
+        with gr.Row():
+            # StyleGAN3 only (shown per model): its Fourier input moved while the picture follows, the
+            # equivariance the paper is about; -R models follow rotations too.
+            tx = slider(limits.TRANSLATE, 0.0, label="Translate x (StyleGAN3)", info="image widths",
+                        visible=False, elem_id="sg-tx")
+            ty = slider(limits.TRANSLATE, 0.0, label="Translate y", info="image widths", visible=False,
+                        elem_id="sg-ty")
+            rot = slider(limits.ROTATE, 0.0, label="Rotate", info="degrees, counter-clockwise", visible=False,
+                         elem_id="sg-rotate")
         with gr.Accordion("Noise", open=False):
+            noise_note = gr.Markdown(visible=False, elem_id="sg-noise-note")
             with gr.Row():
                 noise_mode = gr.Radio(list(NOISE_MODES), value="const", label="Noise mode",
                                       info="const: the stored maps · random: drawn from the noise seed · none: off",
@@ -106,7 +116,7 @@ def _layout(services: Services) -> SimpleNamespace:
         matrix_info = gr.Markdown(elem_id="sg-matrix-info")
     return SimpleNamespace(
         seen=seen, model=model, empty=empty, refresh=refresh_btn, seed_a=seed_a, seed_b=seed_b, latent_a=latent_a,
-        latent_b=latent_b, random_a=rand_a,
+        latent_b=latent_b, tx=tx, ty=ty, rotate=rot, noise_note=noise_note, random_a=rand_a,
         random_b=rand_b, image_a=img_a, image_mix=img_mix, image_b=img_b, info=info, recipe=rec, presets=preset_btns,
         preset_name=preset_name, mix=mix, psi=psi, cutoff=cutoff, noise_mode=noise_mode, noise_seed=noise_seed,
         strengths=strengths, k=k, variation_button=var_btn, variation=var_img, heat=heat_img, variation_info=var_info,
@@ -119,10 +129,10 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     ui.refresh_open_fn (what a page load and Open in explorer run)."""
     seen, mix, strengths, presets = ui.seen, ui.mix, ui.strengths, ui.presets
     inputs = [ui.model, ui.seed_a, ui.seed_b, *mix, ui.psi, ui.cutoff, ui.noise_mode, ui.noise_seed, *strengths,
-              ui.latent_a, ui.latent_b]
+              ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate]
     drawn = [ui.image_a, ui.image_mix, ui.image_b, ui.info]  # what a render draws: the pictures, then their info
     shown = [*drawn, seen.state]
-    layout = [*mix, *strengths, ui.cutoff, *presets, ui.latent_a, ui.latent_b]
+    layout = [*mix, *strengths, ui.cutoff, *presets, ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate, ui.noise_note]
 
     @seen.skipping
     def _render(*args):
@@ -161,7 +171,7 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         return (model_upd, empty_upd, *_open(model_upd["value"], *args[1:]))
 
     gr.on([*(s.input for s in mix + strengths), ui.psi.input, ui.cutoff.input, ui.noise_mode.input, ui.latent_a.input,
-           ui.latent_b.input, ui.seed_a.submit,
+           ui.latent_b.input, ui.tx.input, ui.ty.input, ui.rotate.input, ui.seed_a.submit,
            ui.seed_a.blur, ui.seed_b.submit, ui.seed_b.blur, ui.noise_seed.submit, ui.noise_seed.blur],
           _render, [*inputs, seen.state], shown, api_name="style_render", **LIVE)
     # Each button applies its own preset. The public endpoint (the first button's) takes the preset's name as

@@ -5,6 +5,7 @@
 - `make_tiny_progan_checkpoint(stem, seed, stage, alpha)`: a 32 px RGB ProGAN (4 stages).
 - `make_tiny_stylegan_checkpoint(stem, variant, seed)`: a 16 px RGB StyleGAN ("adain") or StyleGAN2
   ("modulated"), untrained, with visible noise and a non-zero w_avg.
+- `make_tiny_stylegan3_checkpoint(stem, variant, seed)`: a 16 px StyleGAN3-T ("t") or -R ("r"), untrained.
 - `train_tiny_stylegan(run_dir)`: a 64 px StyleGAN2 really trained on the procedural faces for 1 kimg.
 - `launch_app(dirs)` / `launch_training_app(dirs)`: generators serving app.create_app over `dirs`.
 - `require_chromium()`: skip a browser module without Debian's Chromium, but fail it where CI is set.
@@ -131,6 +132,31 @@ def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modul
                 rgb.conv.weight.mul_(2.0)
     train = dict(TINY_STYLEGAN_TRAIN, recipe="stylegan2" if variant == "modulated" else "stylegan")
     return save_generator(stem, G, "stylegan", config, train)
+
+
+TINY_STYLEGAN3_NAME = "tiny-stylegan3"  # a 16 px StyleGAN3-T
+
+
+def make_tiny_stylegan3_checkpoint(stem: str | os.PathLike, variant: str = "t", seed: int = 0) -> Path:
+    """Write `stem`.safetensors + `stem`.json: an untrained 16 px StyleGAN3 (-T, or -R with variant "r"), weights
+    from `seed`, with non-zero biases, magnitude EMAs, input affine and w_avg, so that translation, rotation
+    and truncation all show."""
+    from explorer.models import build_generator
+    from explorer.weights import save_generator
+
+    config = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "channel_base": 128, "channel_max": 16,
+              "num_layers": 4, "num_critical": 1, "margin_size": 2}
+    if variant == "r":
+        config.update(conv_kernel=1, use_radial_filters=True, channel_base=256, channel_max=32)
+    torch.manual_seed(seed)
+    G = build_generator("stylegan3", config).eval()
+    with torch.no_grad():
+        for layer in list(G.layers[1:]) + list(G.to_rgb):
+            layer.bias.normal_(0, 0.3)
+            layer.magnitude_ema.fill_(float(torch.rand(()) + 0.3))
+        G.input.affine.weight.normal_(0, 0.3)
+        G.w_avg.normal_(0, 0.5)
+    return save_generator(stem, G, "stylegan3", config, dict(TINY_STYLEGAN_TRAIN, recipe="imported"))
 
 
 CHROMIUM = Path("/usr/bin/chromium")   # Debian's; Playwright drives it and never downloads a browser

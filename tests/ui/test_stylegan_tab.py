@@ -101,7 +101,7 @@ def test_the_info_says_which_layers_were_run_again(app_stylegan_services):
 ])
 def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services, name, ws_res, noise_res):
     updates = select_model(app_stylegan_services, name)
-    mix, noise, cutoff, presets = updates[:MAX_WS], updates[MAX_WS:MAX_WS + MAX_LAYERS], updates[-8], updates[-7:-2]
+    mix, noise, cutoff, presets = updates[:MAX_WS], updates[MAX_WS:MAX_WS + MAX_LAYERS], updates[-12], updates[-11:-6]
     assert [u["visible"] for u in mix] == [True] * len(ws_res) + [False] * (MAX_WS - len(ws_res))
     assert [u["label"] for u in mix[:len(ws_res)]] == [f"w{i} · {r}×{r}" for i, r in enumerate(ws_res)]
     assert [u["visible"] for u in noise] == [True] * len(noise_res) + [False] * (MAX_LAYERS - len(noise_res))
@@ -111,8 +111,10 @@ def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services
     # A 16 px model has no 64 px layers: Fine is greyed out, the others are live.
     assert [p["interactive"] for p in presets] == [p != "Fine" for p in PRESETS]
     # The A and B pickers: nothing projected into this model yet, so the seed alone.
-    assert [u["value"] for u in updates[-2:]] == ["seed", "seed"]
-    assert [u["choices"] for u in updates[-2:]] == [[("the seed", "seed")]] * 2
+    assert [u["value"] for u in updates[-6:-4]] == ["seed", "seed"]
+    assert [u["choices"] for u in updates[-6:-4]] == [[("the seed", "seed")]] * 2
+    # No input transform (StyleGAN3's) and noise inputs: the transform sliders and the no-noise note hidden.
+    assert [u["visible"] for u in updates[-4:]] == [False] * 4
 
 
 @pytest.mark.parametrize("preset", ["None", "Coarse", "Middle", "All"])
@@ -240,11 +242,11 @@ def png(path) -> np.ndarray:
 
 
 def args(model=TINY_STYLEGAN_NAME, seed_a=3, seed_b=7, mix=None, psi=1.0, cutoff=6, mode="const", noise_seed=0,
-         strengths=None, latent_a="seed", latent_b="seed") -> list:
+         strengths=None, latent_a="seed", latent_b="seed", tx=0.0, ty=0.0, rotate=0.0) -> list:
     """The style_render inputs in order, as the page sends them. The cutoff defaults to the tiny models'
     6 style inputs: once style_select has opened a model, the session's cutoff slider ends there."""
     return [model, seed_a, seed_b, *(list(mix or []) + [0.0] * MAX_WS)[:MAX_WS], psi, cutoff, mode, noise_seed,
-            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b]
+            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b, tx, ty, rotate]
 
 
 @pytest.fixture(scope="module")

@@ -280,18 +280,22 @@ class Drags:
             drag_alpha = r.random() < 0.5
             return [[m["name"], "0-3", stage if drag_alpha else r.randint(0, top),
                      round(r.random(), 2) if drag_alpha else 1.0] for _ in range(n)]
-        if endpoint == "style_render":              # one style-mixing slider, or truncation
+        if endpoint == "style_render":              # one style-mixing slider, truncation, or StyleGAN3's transform
             m = r.choice(self.models["stylegan"])["name"]
             a, b = r.randrange(0, 1000), r.randrange(0, 1000)
-            which = r.randrange(0, 8)
+            which = r.randrange(0, 10)
             for _ in range(n):
                 mix = [0.0] * STYLE_WS
-                psi = 1.0
+                psi, shift = 1.0, [0.0, 0.0, 0.0]   # translate x, y (image widths), rotate (degrees)
                 if which < 6:
                     mix[which] = round(r.random(), 2)
-                else:
+                elif which < 8:
                     psi = round(r.uniform(-1.0, 1.5), 2)
-                out.append([m, a, b, *mix, psi, STYLE_WS, "const", 0, *([1.0] * STYLE_LAYERS)])
+                elif which == 8:                     # only a StyleGAN3 moves; the others ignore it
+                    shift[0] = round(r.uniform(-0.5, 0.5), 2)
+                else:
+                    shift[2] = float(r.randint(-180, 180))
+                out.append([m, a, b, *mix, psi, STYLE_WS, "const", 0, *([1.0] * STYLE_LAYERS), "seed", "seed", *shift])
             return out
         if endpoint == "edit_render":               # a direction's strength
             e = self.edit
@@ -299,7 +303,7 @@ class Drags:
             for _ in range(n):
                 slots = [e["direction"], round(r.uniform(-3.0, 3.0), 1), e["span"]]
                 slots += ["(none)", 0.0, e["span"]] * (EDIT_SLOTS - 1)
-                out.append([e["model"], seed, 1.0, *slots])
+                out.append([e["model"], seed, 1.0, *slots, "seed"])
             return out
         if endpoint == "inspect_render":            # a part edit's strength, or a channel, on one layer
             m = r.choice([m for m in self.models["all"] if m["layers"]])

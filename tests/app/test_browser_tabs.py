@@ -17,8 +17,9 @@ from helpers import require_chromium
 require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
 import torch  # noqa: E402
-from helpers import (TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, AppDirs, launch_training_app,  # noqa: E402
-                      make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
+from helpers import (TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN3_NAME, TINY_STYLEGAN_NAME, AppDirs,  # noqa: E402
+                      launch_training_app, make_tiny_checkpoint, make_tiny_progan_checkpoint,
+                      make_tiny_stylegan3_checkpoint, make_tiny_stylegan_checkpoint)
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 from helpers.browser import drag, pick, picture, wait_for_grid, wait_for_picture  # noqa: E402
@@ -46,6 +47,7 @@ def tabs_app(tmp_path_factory):
     make_tiny_checkpoint(dirs.weights / TINY_NAME)
     make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
+    make_tiny_stylegan3_checkpoint(dirs.weights / TINY_STYLEGAN3_NAME, "t", seed=2)
     app_gen = launch_training_app(dirs)
     yield next(app_gen), Services(dirs.weights, dirs.runs, torch.device("cpu"))
     app_gen.close()
@@ -163,6 +165,34 @@ def test_interpolate_drag_the_frame_slider(page, tabs_app):
     src1 = wait_for_picture(page, expected(int(frame)), src0, shown)
     expect(page.locator("#ip-info")).to_contain_text(f"Frame {int(frame) + 1} of 48")
     assert not np.array_equal(picture(page, src1), picture(page, src0))
+
+
+def test_stylegan3_drag_translate_and_rotate(page, tabs_app):
+    """A StyleGAN3 in the StyleGAN tab: the transform sliders show (the noise ones do not, a sentence does), and
+    dragging translate x, then rotate, shows the handler's own picture for the final values."""
+    from explorer.ui.stylegan_handlers import MAX_LAYERS, MAX_WS, Controls, render
+
+    app, services = tabs_app
+
+    def expected(**kw) -> np.ndarray:
+        c = Controls(TINY_STYLEGAN3_NAME, 0, 1, [0.0] * MAX_WS, 1.0, None, "const", 0, [1.0] * MAX_LAYERS, **kw)
+        return render(services, c)[0]
+
+    page.goto(app.url)
+    page.get_by_role("tab", name="StyleGAN").click()
+    src0 = wait_for_grid(page, None, "#sg-a img")
+    pick(page, "sg-model", TINY_STYLEGAN3_NAME)
+    expect(page.locator("#sg-info")).to_contain_text("StyleGAN3-T")
+    src1 = wait_for_picture(page, expected(), src0, "#sg-a img")
+    expect(page.locator("#sg-tx")).to_be_visible()
+    expect(page.locator("#sg-noise0")).to_be_hidden()
+    tx = drag(page, "sg-tx", 0.5, 0.7)
+    assert tx != 0
+    src2 = wait_for_picture(page, expected(translate_x=tx), src1, "#sg-a img")
+    rot = drag(page, "sg-rotate", 0.5, 0.65)
+    assert rot != 0
+    wait_for_picture(page, expected(translate_x=tx, rotate=rot), src2, "#sg-a img")
+    expect(page.locator("#sg-info")).to_contain_text(f"input moved ({tx:g}, 0), {rot:g}°")
 
 
 def test_project_upload_watch_and_open_in_edit(page, tabs_app, tmp_path):

@@ -141,13 +141,26 @@ def down_kernels(fd: torch.Tensor, c: int) -> tuple[torch.Tensor, ...]:
     return f.view(1, 1, 1, k).expand(c, 1, 1, k).contiguous(), f.view(1, 1, k, 1).expand(c, 1, k, 1).contiguous()
 
 
+def _up_axis(n: int, pad_lo: int, pad_hi: int, up: int, taps: int) -> tuple[int, int, int, int]:
+    """Along one axis of length n: (first input sample, input samples, offset into their full transposed conv,
+    output length) of the padded 'valid' convolution of the zero-stuffed signal, reading only the inputs
+    whose taps reach the output."""
+    start, length = taps - 1 - pad_lo, n * up + pad_lo + pad_hi - taps + 1
+    lo = min(max(0, -(-(start - taps + 1) // up)), n)
+    hi = max(min(n, (start + length - 1) // up + 1), lo)
+    return lo, hi - lo, start - lo * up, length
+
+
 def filtered_lrelu_fast(x: torch.Tensor, up_k: tuple[torch.Tensor, torch.Tensor] | None,
                         down_k: tuple[torch.Tensor, ...] | None, b: torch.Tensor | None, up: int, down: int,
                         padding: tuple[int, int, int, int], gain: float, slope: float, clamp: float | None,
                         taps_up: int) -> torch.Tensor:
     """filtered_lrelu_ref with the filters pre-laid out by up_kernels/down_kernels (None: identity), as
     polyphase transposed convs and strided convs. b None: the caller has added the bias. The gain must be
-    inside up_k (up_kernels puts it there) unless there is no upsampling filter. x [N, C, H, W]."""
+    inside up_k (up_kernels puts it there) unless there is no upsampling filter. x [N, C, H, W].
+    The upsampled grid is never cropped or copied: the crop the padding asks for is folded into which
+    inputs are read and which outputs of the strided conv are kept (zero taps in front of the downsampling
+    filter align the crop's start with the stride), so the activation and clamp run in place."""
     if b is not None:
         x = x + b[None, :, None, None]
     c, h, w = x.shape[1:]
@@ -157,28 +170,37 @@ def filtered_lrelu_fast(x: torch.Tensor, up_k: tuple[torch.Tensor, torch.Tensor]
         x = _crop_or_pad(_crop_or_pad(x, 3, -px0, w + px0 + px1), 2, -py0, h + py0 + py1)
         if gain != 1:
             x = x * gain
-    else:
-        x = x.contiguous(memory_format=torch.channels_last)
-        # Full convolution of the zero-stuffed signal with fu is a transposed conv of stride `up`; its sample
-        # K-1-pad_lo is the first one the padded, 'valid' convolution keeps.
-        x = F.conv_transpose2d(x, up_k[0], stride=(1, up), groups=c)                     # [N, C, H, (W-1)up+K]
-        x = _crop_or_pad(x, 3, taps_up - 1 - px0, w * up + px0 + px1 - taps_up + 1)
-        x = F.conv_transpose2d(x, up_k[1], stride=(up, 1), groups=c)                     # [N, C, (H-1)up+K, W']
-        x = _crop_or_pad(x, 2, taps_up - 1 - py0, h * up + py0 + py1 - taps_up + 1)
+        if slope != 1:
+            x = F.leaky_relu(x, slope)
+        return x if clamp is None else x.clamp(-clamp, clamp)
+    x_lo, x_n, x_start, x_len = _up_axis(w, px0, px1, up, taps_up)
+    y_lo, y_n, y_start, y_len = _up_axis(h, py0, py1, up, taps_up)
+    x = x[:, :, y_lo:y_lo + y_n, x_lo:x_lo + x_n].contiguous(memory_format=torch.channels_last)
+    # The full convolution of the zero-stuffed signal with fu is a transposed conv of stride `up`.
+    z = F.conv_transpose2d(x, up_k[0], stride=(1, up), groups=c)                        # [N, C, h', (w'-1)up+K]
+    z = F.conv_transpose2d(z, up_k[1], stride=(up, 1), groups=c)                        # [N, C, (h'-1)up+K, ...]
+    if min(x_start, y_start) < 0 or x_start + x_len > z.shape[3] or y_start + y_len > z.shape[2]:
+        z = _crop_or_pad(_crop_or_pad(z, 3, x_start, x_len), 2, y_start, y_len)         # zeros the padding adds
+        x_start = y_start = 0
     if slope != 1:
-        x = F.leaky_relu(x, slope) if x.is_contiguous(memory_format=torch.channels_last) else \
-            F.leaky_relu(x.contiguous(memory_format=torch.channels_last), slope)
-    elif not x.is_contiguous(memory_format=torch.channels_last):
-        x = x.contiguous(memory_format=torch.channels_last)
+        z = F.leaky_relu_(z, slope)
     if clamp is not None:
-        x = x.clamp_(-clamp, clamp)
+        z = z.clamp_(-clamp, clamp)
     if down_k is None:
         assert down == 1
-        return x
-    if len(down_k) == 1:                                                                  # radial: one 2-D pass
-        return F.conv2d(x, down_k[0], stride=down, groups=c)
-    x = F.conv2d(x, down_k[0], stride=(1, down), groups=c)
-    return F.conv2d(x, down_k[1], stride=(down, 1), groups=c)
+        return z[:, :, y_start:y_start + y_len, x_start:x_start + x_len]
+    rx, ry = x_start % down, y_start % down
+    if len(down_k) == 1:                                                                 # radial: one 2-D pass
+        k2 = F.pad(down_k[0], (rx, 0, ry, 0)) if rx or ry else down_k[0]
+        taps = down_k[0].shape[-1]
+        y = F.conv2d(z, k2, stride=down, groups=c)
+    else:
+        kx = F.pad(down_k[0], (rx, 0)) if rx else down_k[0]
+        ky = F.pad(down_k[1], (0, 0, ry, 0)) if ry else down_k[1]
+        taps = down_k[0].shape[-1]
+        y = F.conv2d(F.conv2d(z, kx, stride=(1, down), groups=c), ky, stride=(down, 1), groups=c)
+    out_w, out_h = (x_len - taps) // down + 1, (y_len - taps) // down + 1
+    return y[:, :, (y_start - ry) // down:(y_start - ry) // down + out_h, (x_start - rx) // down:(x_start - rx) // down + out_w]
 
 
 def conv_cost(c_in: int, c_out: int, k: int, size: int) -> int:

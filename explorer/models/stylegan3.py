@@ -103,6 +103,9 @@ class StyleGAN3Config:
         return int(min(self.channel_base // r, self.channel_max))
 
 
+# forward_fast's tile on a CPU: samples x output channels whose upsampled grid holds about this many values.
+TILE_ELEMENTS = 1 << 21
+
 # A tiny CPU config that builds in milliseconds (tests/unit/test_contract.py).
 TINY = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "channel_base": 64, "channel_max": 8, "num_layers": 4,
         "num_critical": 1, "margin_size": 2}
@@ -299,7 +302,11 @@ class SynthesisLayer(nn.Module):
     def forward_fast(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """forward_ref without autograd, in fewer passes: conv(x * s * g, W) * d = the modulated conv, the
         demodulation d and the bias in one multiply-add, the filters as polyphase/strided depthwise convs
-        (tests/unit/test_stylegan3.py checks they agree)."""
+        (tests/unit/test_stylegan3.py checks they agree). Run in tiles of samples x output channels whose
+        upsampled grid holds at most TILE_ELEMENTS values: the activation runs at 4x the features' pixels,
+        and tensors that big are fresh pages from the OS on every call (3-5x slower than reused memory
+        measured here); tiles that size are recycled by the allocator. The conv runs whole (in tiles of
+        output channels it would re-read its input once per tile)."""
         half = self.use_fp16 and x.device.type == "cuda"
         dtype = torch.float16 if half else torch.float32
         weight, sq, up_k, down_k = self._weight_prep(torch.empty(0, dtype=dtype, device=x.device))
@@ -308,17 +315,32 @@ class SynthesisLayer(nn.Module):
             s = s * s.square().mean(dim=1, keepdim=True).rsqrt()
         a = s * self.magnitude_ema.rsqrt()                                           # [N, I]
         x = (x * a[:, :, None, None].to(x.dtype)).to(dtype).contiguous(memory_format=torch.channels_last)
-        k = self.conv_kernel
-        y = F.conv2d(x, weight, padding=k - 1)                                       # [N, O, H + k - 1, W + k - 1]
-        b = self.bias.to(dtype)[None, :, None, None]
-        if self.is_torgb:
-            y = y + b
+        d = None if self.is_torgb else (s.square() @ sq + 1e-8).rsqrt().to(dtype)    # [N, O] demodulation
+        b = self.bias.to(dtype)
+        n, c, k = x.shape[0], self.out_channels, self.conv_kernel
+        if k == 1:  # one GEMM over the pixels (channels-last): F.conv2d takes a slow im2col path for 1x1 here
+            h = x.shape[-1]
+            y = (x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]) @ weight[:, :, 0, 0].t()).view(n, h, h, c)
+            y = y.permute(0, 3, 1, 2)                                                # [N, O, H, W] channels-last
         else:
-            d = (s.square() @ sq + 1e-8).rsqrt().to(dtype)                            # [N, O] demodulation
-            y = torch.addcmul(b, y, d[:, :, None, None])
-        clamp = self.conv_clamp
-        y = filt.filtered_lrelu_fast(y, up_k, down_k, None, self.up_factor, self.down_factor, self.padding,
-                                     1.0 if up_k is not None else self.gain, self.slope, clamp, self.up_taps)
+            y = F.conv2d(x, weight, padding=k - 1)                                   # [N, O, H + k - 1, W + k - 1]
+        y = y.add_(b[None, :, None, None]) if d is None else \
+            torch.addcmul(b[None, :, None, None], y, d[:, :, None, None], out=y)
+        grid = y.shape[-1] ** 2 * self.up_factor**2                                  # per sample and channel
+        cs = c if x.device.type != "cpu" else min(c, max(8, TILE_ELEMENTS // grid))
+        ns = n if x.device.type != "cpu" else max(1, min(n, TILE_ELEMENTS // (grid * cs)))
+        rows = []
+        for i in range(0, n, ns):
+            tiles = []
+            for j in range(0, c, cs):
+                uk = None if up_k is None else tuple(t[j:j + cs] for t in up_k)
+                dk = None if down_k is None else tuple(t[j:j + cs] for t in down_k)
+                tiles.append(filt.filtered_lrelu_fast(y[i:i + ns, j:j + cs], uk, dk, None, self.up_factor,
+                                                      self.down_factor, self.padding,
+                                                      1.0 if uk is not None else self.gain, self.slope,
+                                                      self.conv_clamp, self.up_taps))
+            rows.append(tiles[0] if len(tiles) == 1 else torch.cat(tiles, 1))
+        y = rows[0] if len(rows) == 1 else torch.cat(rows, 0)
         return y.float() if half else y
 
 

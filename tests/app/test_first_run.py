@@ -227,6 +227,35 @@ def test_the_readme_app_command_works_and_every_tab_s_first_action_with_its_defa
     with Image.open(gif_path) as im:
         assert im.format == "GIF" and im.n_frames > 8
 
+    # Project: a picture uploaded, projected with the defaults and saved; then it stands in for Edit's seed.
+    from gradio_client import handle_file
+
+    from explorer.train.datasets.faces import make_faces
+
+    photo = checkout / "my-face.png"
+    Image.fromarray(make_faces(1, 200, seed=777)[0][0]).save(photo)
+    form, labels = _defaults(client, "/project_start")
+    form[labels.index("Your picture (PNG, JPEG, WebP)")] = handle_file(str(photo))
+    model = form[labels.index("Model")]
+    t0 = time.perf_counter()
+    status, _ = client.predict(*form, api_name="/project_start")
+    assert "Projecting into" in status and "@my-face" in status, status
+
+    def shown() -> bool:
+        try:
+            client.predict(model, "@my-face", api_name="/project_show")
+            return True
+        except Exception:  # noqa: BLE001 - not saved yet
+            return False
+
+    _wait(shown, "the projection to be saved", 180)
+    took["project"] = time.perf_counter() - t0
+    form, labels = _defaults(client, "/edit_render")
+    seed_only = _drawn(client.predict(*form, api_name="/edit_render")[0])
+    form[labels.index("From")] = "@my-face"
+    projected = _drawn(client.predict(*form, api_name="/edit_render")[0])
+    assert np.abs(projected - seed_only).mean() > 2, "Edit drew the seed, not the projected picture"
+
     # Inspect: the layer's channels draw, and the first drag of the part edit's strength removes the mouth.
     form, labels = _defaults(client, "/inspect_render")
     before = _drawn(client.predict(*form, api_name="/inspect_render")[0])

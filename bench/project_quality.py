@@ -10,7 +10,7 @@ how often the classifier sees that factor change, and how often every other bina
 Speed: ms per projection step for each shipped family, and for an untrained 256 px StyleGAN2.
 
     python bench/project_quality.py [--n 100] [--models stylegan2-faces,stylegan-faces,progan-faces]
-                                    [--threads 1] [--settings default,w,pti,anchor,anchor_wplus]"""
+                                    [--threads 1] [--settings default,w,pti,pti_w,anchor,anchor_wplus]"""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def settings_for(space: str) -> dict:
                 "anchor": ProjectConfig(space="z", steps=1000)}
     return {"default": ProjectConfig(space="w+"), "w": ProjectConfig(space="w"),
             "pti": ProjectConfig(space="w+", pti_steps=300),
+            "pti_w": ProjectConfig(space="w", pti_steps=300),  # the PTI paper's pivot: one w
             "anchor": ProjectConfig(space="w", steps=1000),  # NVIDIA's projector.py: w, 1,000 steps
             "anchor_wplus": ProjectConfig(space="w+", steps=1000)}  # rosinality's projector.py --w_plus, 1,000 steps
 
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--models", default="stylegan2-faces,stylegan-faces,progan-faces")
-    p.add_argument("--settings", default="default,w,pti,anchor,anchor_wplus")
+    p.add_argument("--settings", default="default,w,pti,pti_w,anchor,anchor_wplus")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         kw = synthesis_kwargs_for(G, meta)
         space = dirs.latent_space(G)
         faces, _ = make_faces(a.n, G.img_resolution, seed=FACE_SEED)
-        saved = {d.name: d for d in dirs.load_directions(ROOT / "weights" / f"{name}.json", G.w_dim)}
+        saved = {dirs.key_for(d.name): d for d in dirs.load_directions(ROOT / "weights" / f"{name}.json", G.w_dim)}
         chosen = {k: v for k, v in settings_for(space).items() if k in a.settings.split(",")}
         rows = {k: [] for k in chosen}
         for i, face in enumerate(faces):
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
                            "history": [(h.seconds, h.psnr) for h in r.history if h.phase == "latent"]}
                     for e in EDITS:
                         d = saved.get(e)
-                        if d is None or sname not in ("default", "pti"):
+                        if d is None or sname.startswith("anchor"):
                             continue
                         factor = e.replace("-", "_")
                         has = bool(got[factor][0] > 0.5)

@@ -241,19 +241,18 @@ def test_the_readme_app_command_works_and_every_tab_s_first_action_with_its_defa
     status, _ = client.predict(*form, api_name="/project_start")
     assert "Projecting into" in status and "@my-face" in status, status
 
-    def shown() -> bool:
-        try:
-            client.predict(model, "@my-face", api_name="/project_show")
-            return True
-        except Exception:  # noqa: BLE001 - not saved yet
-            return False
+    def saved() -> bool:  # Refresh list: the newest saved projection is picked once there is one
+        picked = client.predict(model, None, api_name="/project_refresh")[2]  # an update: {"choices", "value"}
+        return (picked.get("value") if isinstance(picked, dict) else picked) == "@my-face"
 
-    _wait(shown, "the projection to be saved", 180)
+    _wait(saved, "the projection to be saved", 180)
+    assert "@my-face" in client.predict(model, "@my-face", api_name="/project_show")[2]
     took["project"] = time.perf_counter() - t0
     form, labels = _defaults(client, "/edit_render")
-    seed_only = _drawn(client.predict(*form, api_name="/edit_render")[0])
+    fresh = _client(app.url)  # a page of its own: this session's Edit pictures were sent already (Shown skips them)
+    seed_only = _drawn(fresh.predict(*form, api_name="/edit_render")[0])
     form[labels.index("From")] = "@my-face"
-    projected = _drawn(client.predict(*form, api_name="/edit_render")[0])
+    projected = _drawn(fresh.predict(*form, api_name="/edit_render")[0])
     assert np.abs(projected - seed_only).mean() > 2, "Edit drew the seed, not the projected picture"
 
     # Inspect: the layer's channels draw, and the first drag of the part edit's strength removes the mouth.

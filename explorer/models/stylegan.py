@@ -83,6 +83,15 @@ TINY = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "
 
 
 # ----------------------------------------------------------------------------- mapping
+def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
+    """ws [N, num_ws, w_dim] with its first `cutoff` entries (None = all) pulled towards w_avg, in place:
+    w' = w_avg + psi (w - w_avg) (Karras et al. 2019, Sec. 4 / App. B). psi = 1 leaves ws as it is."""
+    if psi != 1.0:
+        cutoff = ws.shape[1] if cutoff is None else int(cutoff)
+        ws[:, :cutoff] = w_avg.lerp(ws[:, :cutoff], psi)
+    return ws
+
+
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
@@ -414,11 +423,7 @@ class StyleGANGenerator(nn.Module):
         w_avg: w' = w_avg + psi (w - w_avg) (Karras et al. 2019, Sec. 4 / App. B)."""
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
         w = self.mapping_net(z)                                              # [N, w_dim]
-        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)                        # [N, num_ws, w_dim]
-        if truncation_psi != 1.0:
-            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], truncation_psi)
-        return ws
+        return truncate(w.unsqueeze(1).repeat(1, self.num_ws, 1), self.w_avg, truncation_psi, truncation_cutoff)
 
     @torch.no_grad()
     def update_w_avg(self, ws: torch.Tensor) -> None:

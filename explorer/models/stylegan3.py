@@ -42,7 +42,7 @@ from torch import nn
 
 from . import sg3_filters as filt
 from .layers import NOISE_MODES, Capabilities, EqualLinear
-from .stylegan import MappingNetwork
+from .stylegan import MappingNetwork, truncate
 
 
 @dataclass
@@ -396,10 +396,7 @@ class StyleGAN3Generator(nn.Module):
         """z [N, z_dim] -> ws [N, num_ws, w_dim], the first `cutoff` pulled towards w_avg by psi."""
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
         ws = self.mapping_net(z).unsqueeze(1).repeat(1, self.num_ws, 1)      # [N, num_ws, w_dim]
-        if truncation_psi != 1.0:
-            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], truncation_psi)
-        return ws
+        return truncate(ws, self.w_avg, truncation_psi, truncation_cutoff)
 
     @torch.no_grad()
     def update_w_avg(self, ws: torch.Tensor) -> None:

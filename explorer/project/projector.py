@@ -35,6 +35,7 @@ from .. import images
 from ..edit.directions import latent_space
 from ..edit.latents import latents_for_seeds
 from ..models.contract import trained_growth
+from ..models.stylegan import truncate
 from . import losses
 from .losses import noise_regularizer, normalise_noise, pixel_mse, psnr
 
@@ -350,10 +351,7 @@ def ws_of(G, space: str, latent: np.ndarray | torch.Tensor, truncation_psi: floa
     if space == "z":
         return G.mapping(x.reshape(1, G.z_dim), truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
     ws = x.reshape(1, -1, G.w_dim).expand(1, G.num_ws, -1).clone()               # [1, num_ws, w_dim]
-    if truncation_psi != 1.0:
-        cutoff = G.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-        ws[:, :cutoff] = G.w_avg.lerp(ws[:, :cutoff], truncation_psi)
-    return ws
+    return truncate(ws, G.w_avg, truncation_psi, truncation_cutoff)
 
 
 def render_latent(G, meta: dict, space: str, latent, device: torch.device | str = "cpu") -> torch.Tensor:

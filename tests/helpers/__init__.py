@@ -141,13 +141,21 @@ def make_tiny_stylegan3_checkpoint(stem: str | os.PathLike, variant: str = "t", 
     """Write `stem`.safetensors + `stem`.json: an untrained 16 px StyleGAN3 (-T, or -R with variant "r"), weights
     from `seed`, with non-zero biases, magnitude EMAs, input affine and w_avg, so that translation, rotation
     and truncation all show."""
-    from explorer.models import build_generator
     from explorer.weights import save_generator
 
     config = {"res": 16, "channels": 3, "z_dim": 8, "w_dim": 8, "channel_base": 128, "channel_max": 16,
               "num_layers": 4, "num_critical": 1, "margin_size": 2}
     if variant == "r":
         config.update(conv_kernel=1, use_radial_filters=True, channel_base=256, channel_max=32)
+    G = nontrivial_stylegan3(config, seed)
+    return save_generator(stem, G, "stylegan3", config, dict(TINY_STYLEGAN_TRAIN, recipe="imported"))
+
+
+def nontrivial_stylegan3(config: dict, seed: int = 0):
+    """A seeded StyleGAN3 (eval mode) whose biases, magnitude EMAs, input affine and w_avg are not their
+    untrained values, which would hide them from a comparison."""
+    from explorer.models import build_generator
+
     torch.manual_seed(seed)
     G = build_generator("stylegan3", config).eval()
     with torch.no_grad():
@@ -156,7 +164,7 @@ def make_tiny_stylegan3_checkpoint(stem: str | os.PathLike, variant: str = "t", 
             layer.magnitude_ema.fill_(float(torch.rand(()) + 0.3))
         G.input.affine.weight.normal_(0, 0.3)
         G.w_avg.normal_(0, 0.5)
-    return save_generator(stem, G, "stylegan3", config, dict(TINY_STYLEGAN_TRAIN, recipe="imported"))
+    return G
 
 
 CHROMIUM = Path("/usr/bin/chromium")   # Debian's; Playwright drives it and never downloads a browser

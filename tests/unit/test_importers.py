@@ -35,6 +35,7 @@ from explorer.models.contract import trained_growth
 from explorer.ui.generate_tab import generate
 from explorer.ui.import_panel import import_upload
 from explorer.ui.services import Services
+from helpers import nontrivial_stylegan3
 from explorer.ui.stylegan_tab import MAX_LAYERS, MAX_WS, Controls, render
 from explorer.weights import list_checkpoints, load_generator
 
@@ -291,15 +292,7 @@ SG3_R = {"conv_kernel": 1, "use_radial_filters": True, "channel_base": 256, "cha
 
 def source_stylegan3(variant: str = "t", seed: int = 0, **kw) -> torch.nn.Module:
     """Our StyleGAN3 with non-trivial biases, magnitude EMAs, input affine and w_avg: the reference."""
-    torch.manual_seed(seed)
-    G = build_generator("stylegan3", {**SG3, **(SG3_R if variant == "r" else {}), **kw}).eval()
-    with torch.no_grad():
-        for layer in list(G.layers[1:]) + list(G.to_rgb):
-            layer.bias.normal_(0, 0.3)
-            layer.magnitude_ema.fill_(float(torch.rand(()) + 0.3))
-        G.input.affine.weight.normal_(0, 0.3)
-        G.w_avg.normal_(0, 0.5)
-    return G
+    return nontrivial_stylegan3({**SG3, **(SG3_R if variant == "r" else {}), **kw}, seed)
 
 
 def nvidia_stylegan3(G, marker: Path, c_dim: int = 0, version: int = 6, init_extra: dict | None = None,

@@ -20,7 +20,7 @@ from explorer.project.projector import ProjectConfig, Projection, render_latent,
 from explorer.project.run import project_file
 from explorer.project.target import MIN_SIDE_PX, TargetError, load_target
 from explorer.weights import load_generator
-from tests.helpers import make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint
+from helpers import make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint
 
 
 def _png(arr: np.ndarray, fmt: str = "PNG", **kw) -> bytes:

@@ -12,6 +12,7 @@ import torch
 from explorer.models import ARCHITECTURES, build_discriminator, build_generator
 from explorer.models import sg3_filters as filt
 from explorer.models.stylegan3 import StyleGAN3Generator, layer_specs
+from helpers import nontrivial_stylegan3
 
 SMALL = {"res": 32, "z_dim": 8, "w_dim": 8, "channel_base": 256, "channel_max": 16, "num_layers": 6,
          "num_critical": 2, "margin_size": 4}
@@ -20,15 +21,7 @@ R = {"conv_kernel": 1, "use_radial_filters": True, "channel_base": 512, "channel
 
 def small(variant: str = "t", seed: int = 0, **kw) -> StyleGAN3Generator:
     """A seeded 32 px generator with non-trivial biases, magnitude EMAs, input affine and w_avg."""
-    torch.manual_seed(seed)
-    G = build_generator("stylegan3", {**SMALL, **(R if variant == "r" else {}), **kw}).eval()
-    with torch.no_grad():
-        for layer in list(G.layers[1:]) + list(G.to_rgb):
-            layer.bias.normal_(0, 0.3)
-            layer.magnitude_ema.fill_(float(torch.rand(()) + 0.3))
-        G.input.affine.weight.normal_(0, 0.3)
-        G.w_avg.normal_(0, 0.5)
-    return G
+    return nontrivial_stylegan3({**SMALL, **(R if variant == "r" else {}), **kw}, seed)
 
 
 # ----------------------------------------------------------------------------- filter design

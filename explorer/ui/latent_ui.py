@@ -27,9 +27,14 @@ def picker(label: str, elem_id: str, **options) -> gr.Dropdown:
 
 def update(entry: ModelEntry | None, current=SEED) -> dict:
     """A picker's choices for the model, keeping `current` while it is listed (else the seed)."""
+    return updates(entry, current)[0]
+
+
+def updates(entry: ModelEntry | None, *currents) -> list[dict]:
+    """One update per picker of the same model (the model's latents are listed once), each keeping its value."""
     options = choices(entry)
     values = [v for _, v in options]
-    return gr.update(choices=options, value=current if current in values else SEED)
+    return [gr.update(choices=options, value=c if c in values else SEED) for c in currents]
 
 
 def source(seed, latent, what: str) -> Source:

@@ -16,10 +16,9 @@ from ..edit.latents import PREFIX
 from ..project import store
 from ..project.projector import ProjectConfig
 from ..project.target import TargetError, load_target
-from ..render import display_factor, enlarge
 from ..weights import ModelEntry
 from . import inputs
-from .common import find_entry, generator, squeeze, user_errors
+from .common import find_entry, generator, live_picture, user_errors
 from .services import Services
 
 VIEW_PX = 256          # target and reconstruction are sent enlarged to about this many pixels
@@ -40,9 +39,7 @@ def _entry(services: Services, model) -> ModelEntry:
 
 
 def _big(picture: np.ndarray | None):
-    if picture is None:
-        return None
-    return squeeze(enlarge(picture[None], display_factor(picture.shape[0], VIEW_PX))[0])
+    return None if picture is None else live_picture(picture, VIEW_PX)
 
 
 def _path(file) -> str | None:

@@ -138,8 +138,7 @@ def select_model(services: Services, model_name: str | None, latent_a=latent_ui.
                for p in PRESETS]
     shifts = [gr.update(visible=sm.transform) for _ in range(3)]
     note = gr.update(value=NO_NOISE if not sm.noise else "", visible=not sm.noise)
-    return [*mix, *noise, cutoff, *presets, latent_ui.update(entry, latent_a), latent_ui.update(entry, latent_b),
-            *shifts, note]
+    return [*mix, *noise, cutoff, *presets, *latent_ui.updates(entry, latent_a, latent_b), *shifts, note]
 
 
 def apply_preset(services: Services, preset: str, c: Controls):

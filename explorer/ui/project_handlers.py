@@ -161,20 +161,27 @@ def status(job) -> str:
 
 
 def poll(services: Services, owner, last):
-    """Handler (timer): (target, reconstruction, loss curve, status, version, saved list) when they moved."""
+    """Handler (timer): (target, reconstruction, loss curve, status, version, saved list) when they moved.
+
+    The version is read before the state and that snapshot is what the page keeps: the runner sets the state
+    before its last bump, so a poll racing the finish sends the old version and the next poll sends the rest."""
     job = services.projections.job(owner)
-    if job is None or (job.version == last and job.state != "running"):
+    if job is None:
         return (gr.skip(),) * 6
-    if job.version == last:
+    version = job.version
+    state = job.state
+    if version == last and state != "running":
+        return (gr.skip(),) * 6
+    if version == last:
         return (gr.skip(),) * 3 + (status(job), gr.skip(), gr.skip())
     _, recon = job.latest()
     if job.result is not None:
         recon = job.result.picture  # rendered as the other tabs render it
     saved = gr.skip()
-    if job.state in ("done", "stopped"):
+    if state in ("done", "stopped"):
         entry = services.find_model(job.model)
         saved = saved_list(entry, PREFIX + job.key)
-    return (_big(job.target.picture), _big(recon), curve(job.projection.history), status(job), job.version, saved)
+    return (_big(job.target.picture), _big(recon), curve(job.projection.history), status(job), version, saved)
 
 
 def show_saved(services: Services, model, saved):

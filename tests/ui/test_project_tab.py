@@ -81,6 +81,28 @@ def test_a_projection_runs_polls_and_is_kept(services, photo):
     np.testing.assert_array_equal(native(shown), native(recon))
 
 
+def test_a_finish_landing_during_a_poll_still_lists_the_projection(services, photo, monkeypatch):
+    """The runner may finish while a poll is answered: the page must not keep a version whose saved list it
+    never received, or the Projection picker stays empty after "Done"."""
+    job = project(services, "page-abcabc", photo, name="race")
+    final, seen = job.version, job.version - 1
+    job.state, job.version = "running", final - 1  # as just before the runner's last two writes
+    real = h.status
+
+    def finish_meanwhile(j):
+        j.state, j.version = "done", final
+        return real(j)
+
+    monkeypatch.setattr(h, "status", finish_meanwhile)
+    *_, status, version, saved = h.poll(services, "page-abcabc", seen - 1)
+    monkeypatch.setattr(h, "status", real)
+    assert "Done" in status
+    if saved == gr.skip():  # the poll answered before the finish: the next one must send the list
+        assert version != final
+        *_, version, saved = h.poll(services, "page-abcabc", version)
+    assert saved["value"] == "@race" and version == final
+
+
 def test_bad_uploads_and_settings_are_sentences(services, tmp_path, photo):
     text = tmp_path / "notes.png"
     text.write_bytes(b"not a picture at all")

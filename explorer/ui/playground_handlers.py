@@ -201,9 +201,10 @@ def poll(runner: Runner, key, last):
         s = runner.session(key)
     except ValueError:
         return (gr.skip(),) * 5
-    if s.version == last and not s.running:
+    version = s.version  # read before the view: a step landing meanwhile makes the next poll send it
+    if version == last and not s.running:
         return (gr.skip(),) * 5
-    return (*view(s), s.version)
+    return (*view(s), version)
 
 
 @_errors

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .classes import check_classes, one_hot
 from .layers import NOISE_MODES, Capabilities, EqualConv2d, EqualLinear, MinibatchStd, downsample2x
 
 VARIANTS = ("adain", "modulated")
@@ -53,8 +54,11 @@ class StyleGANConfig:
     # conv then the [1,3,3,1] filter, zero-padded (NVIDIA's and rosinality's order; the skip image likewise).
     upsample: str = "bilinear"
     conv_clamp: float | None = None  # clamp each layer's activations and toRGB output to +-this; None = no clamp
+    c_dim: int = 0               # classes of a conditional model (0 = unconditional); see models/classes.py
+    class_names: list[str] | None = None  # each class's name (None: shown as its index)
 
     def __post_init__(self):
+        check_classes(self.c_dim, self.class_names)
         if self.res < 8 or self.res > 1024 or self.res & (self.res - 1):
             raise ValueError(f"StyleGAN res must be a power of two between 8 and 1024, got {self.res}")
         if self.channels not in (1, 3):
@@ -97,13 +101,20 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 
 
 class MappingNetwork(nn.Module):
-    def __init__(self, z_dim: int, w_dim: int, num_layers: int, lr_mul: float):
+    """z -> normalise -> MLP -> w. A conditional one (c_dim > 0, StyleGAN2-ADA's) also embeds the one-hot
+    class by a linear layer to w_dim features, normalises them the same way, and feeds [z, embedding]."""
+
+    def __init__(self, z_dim: int, w_dim: int, num_layers: int, lr_mul: float, c_dim: int = 0):
         super().__init__()
-        dims = [z_dim] + [w_dim] * num_layers
+        self.c_dim = c_dim
+        self.embed = EqualLinear(c_dim, w_dim, gain=1.0) if c_dim else None
+        dims = [z_dim + (w_dim if c_dim else 0)] + [w_dim] * num_layers
         self.fcs = nn.ModuleList(EqualLinear(a, b, lr_mul=lr_mul, gain=1.0) for a, b in zip(dims[:-1], dims[1:]))
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = normalize_2nd_moment(z)
+        if self.embed is not None:
+            x = torch.cat([x, normalize_2nd_moment(self.embed(one_hot(c, self.c_dim, len(z)).to(z)))], dim=1)
         for fc in self.fcs:
             x = F.leaky_relu(fc(x), 0.2) * SQRT2  # gain sqrt(2) keeps unit variance through lrelu
         return x  # [N, w_dim]
@@ -357,7 +368,8 @@ class StyleGANGenerator(nn.Module):
         self.z_dim, self.w_dim = cfg.z_dim, cfg.w_dim
         self.img_channels, self.img_resolution = cfg.channels, cfg.res
         v2 = cfg.variant == "modulated"
-        self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul)
+        self.c_dim = cfg.c_dim
+        self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul, cfg.c_dim)
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
         c4 = cfg.width(4)
         self.const = nn.Parameter(torch.randn(1, c4, 4, 4))
@@ -417,12 +429,13 @@ class StyleGANGenerator(nn.Module):
             out.append((f"b{layer.res}.{part}", layer))
         return out
 
-    def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
-        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` ws towards
-        w_avg: w' = w_avg + psi (w - w_avg) (Karras et al. 2019, Sec. 4 / App. B)."""
+        """z [N, z_dim] (and for a conditional model c: class indices [N] or one-hot [N, c_dim]; None = the
+        classes in turn, for statistics) -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` ws
+        towards w_avg: w' = w_avg + psi (w - w_avg) (Karras et al. 2019, Sec. 4 / App. B)."""
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
-        w = self.mapping_net(z)                                              # [N, w_dim]
+        w = self.mapping_net(z, c)                                           # [N, w_dim]
         return truncate(w.unsqueeze(1).repeat(1, self.num_ws, 1), self.w_avg, truncation_psi, truncation_cutoff)
 
     @torch.no_grad()

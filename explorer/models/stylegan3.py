@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import sg3_filters as filt
+from .classes import check_classes
 from .layers import NOISE_MODES, Capabilities, EqualLinear
 from .stylegan import MappingNetwork, truncate
 
@@ -71,11 +72,14 @@ class StyleGAN3Config:
     lrelu_upsampling: int = 2    # how much higher than the features' the activation's sampling rate is
     use_radial_filters: bool = False  # radially symmetric downsampling filters (StyleGAN3-R)
     conv_clamp: float | None = 256.0  # clamp each layer's activations to +-this; None = no clamp
+    c_dim: int = 0               # classes of a conditional model (0 = unconditional); see models/classes.py
+    class_names: list[str] | None = None  # each class's name (None: shown as its index)
     magnitude_ema_beta: float = 0.999  # decay of the moving average of each layer's input magnitude
     fast_inference: bool = True  # without autograd, render through the fused path (same images; False = reference)
     mbstd_group: int = 4         # D's minibatch-stddev group size (0 = off); D is StyleGAN2's
 
     def __post_init__(self):
+        check_classes(self.c_dim, self.class_names)
         if self.res < 16 or self.res > 1024 or self.res & (self.res - 1):
             raise ValueError(f"StyleGAN3 res must be a power of two between 16 and 1024, got {self.res}")
         if self.channels not in (1, 3):
@@ -353,7 +357,8 @@ class StyleGAN3Generator(nn.Module):
         self.cfg = cfg
         self.z_dim, self.w_dim = cfg.z_dim, cfg.w_dim
         self.img_channels, self.img_resolution = cfg.channels, cfg.res
-        self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul)
+        self.c_dim = cfg.c_dim
+        self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul, cfg.c_dim)
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
         inp, specs = layer_specs(cfg)
         self.specs = specs
@@ -391,11 +396,12 @@ class StyleGAN3Generator(nn.Module):
             out.append((f"L{i}_{layer.spec.name}", layer))
         return out
 
-    def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
+    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
-        """z [N, z_dim] -> ws [N, num_ws, w_dim], the first `cutoff` pulled towards w_avg by psi."""
+        """z [N, z_dim] (and c for a conditional model, as StyleGANGenerator.mapping takes it) -> ws
+        [N, num_ws, w_dim], the first `cutoff` pulled towards w_avg by psi."""
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [N, {self.z_dim}], got {tuple(z.shape)}"
-        ws = self.mapping_net(z).unsqueeze(1).repeat(1, self.num_ws, 1)      # [N, num_ws, w_dim]
+        ws = self.mapping_net(z, c).unsqueeze(1).repeat(1, self.num_ws, 1)      # [N, num_ws, w_dim]
         return truncate(ws, self.w_avg, truncation_psi, truncation_cutoff)
 
     @torch.no_grad()

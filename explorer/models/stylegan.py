@@ -530,26 +530,70 @@ class _DBlock(nn.Module):
         return (y + self.skip(downsample2x(x))) / SQRT2
 
 
+# The conditional D's class mapping (StyleGAN2-ADA's projection discriminator, Miyato & Koyama 2018): the
+# one-hot class embedded to cmap_dim features (cmap_dim = the 4x4 width, NVIDIA's default), normalised, then a
+# short MLP at the mapping network's lr multiplier. NVIDIA uses 8 layers there; 2 suffice to map a handful of
+# classes, and keep D's cost where the images are.
+D_MAPPING_LAYERS = 2
+D_MAPPING_LR_MUL = 0.01
+
+
+class _ClassMapping(nn.Module):
+    """One-hot class c [N, c_dim] -> cmap [N, cmap_dim], the vector D's features are projected on."""
+
+    def __init__(self, c_dim: int, cmap_dim: int):
+        super().__init__()
+        self.c_dim = c_dim
+        self.embed = EqualLinear(c_dim, cmap_dim, gain=1.0)
+        self.fcs = nn.ModuleList(EqualLinear(cmap_dim, cmap_dim, lr_mul=D_MAPPING_LR_MUL, gain=1.0)
+                                 for _ in range(D_MAPPING_LAYERS))
+
+    def forward(self, c: torch.Tensor, n: int) -> torch.Tensor:
+        x = self.embed(one_hot(c, self.c_dim, n).to(self.embed.weight))  # [N, cmap_dim]
+        x = x * (x.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()    # unit second moment
+        for fc in self.fcs:
+            x = F.leaky_relu(fc(x), 0.2) * SQRT2
+        return x                                                          # [N, cmap_dim]
+
+
 class StyleGANDiscriminator(nn.Module):
+    """StyleGAN2's residual D (Karras et al. 2020, Fig. 7c). With cfg.c_dim > 0 it is conditional as in
+    StyleGAN2-ADA: the last layer gives cmap_dim features instead of one logit, and the logit is their dot
+    product with the class's mapping, (features . cmap) / sqrt(cmap_dim). With c_dim = 0 its parameters,
+    state-dict keys and outputs are those it always had (the new modules exist only when c_dim > 0, built
+    after the others, so the same seed draws the same shared weights)."""
+
     def __init__(self, cfg: StyleGANConfig):
         super().__init__()
         self.cfg = cfg
+        self.c_dim = int(getattr(cfg, "c_dim", 0) or 0)
         self.from_rgb = EqualConv2d(cfg.channels, cfg.width(cfg.res), 1, gain=1.0)
         self.blocks = nn.Sequential(*[_DBlock(cfg.width(r), cfg.width(r // 2)) for r in reversed(cfg.resolutions[1:])])
         c4 = cfg.width(4)
         self.mbstd = MinibatchStd(cfg.mbstd_group) if cfg.mbstd_group else None
         self.conv = EqualConv2d(c4 + (1 if self.mbstd else 0), c4, 3, gain=1.0)
         self.fc = EqualLinear(c4 * 16, c4, gain=1.0)
-        self.out = EqualLinear(c4, 1, gain=1.0)
+        self.cmap_dim = c4 if self.c_dim else 0
+        self.out = EqualLinear(c4, self.cmap_dim or 1, gain=1.0)
+        self.mapping = _ClassMapping(self.c_dim, self.cmap_dim) if self.c_dim else None
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """img [N, C, res, res] (and for a conditional D its classes c: indices [N] or one-hot [N, c_dim])
+        -> logits [N]."""
         cfg = self.cfg
         assert img.ndim == 4 and img.shape[1:] == (cfg.channels, cfg.res, cfg.res), \
             f"D expects [N, {cfg.channels}, {cfg.res}, {cfg.res}], got {tuple(img.shape)}"
+        if (c is None) != (self.mapping is None):
+            raise ValueError(f"this discriminator is conditional on {self.c_dim} classes: give each image's class"
+                             if c is None else "this discriminator is unconditional: it takes no classes")
         x = F.leaky_relu(self.from_rgb(img), 0.2) * SQRT2
         x = self.blocks(x)                                                   # [N, c4, 4, 4]
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = F.leaky_relu(self.conv(x), 0.2) * SQRT2
         x = F.leaky_relu(self.fc(x.flatten(1)), 0.2) * SQRT2
-        return self.out(x).flatten()                                         # [N]
+        x = self.out(x)                                                      # [N, 1] or [N, cmap_dim]
+        if self.mapping is not None:
+            cmap = self.mapping(c, len(img)).to(x.device)                    # [N, cmap_dim]
+            x = (x * cmap).sum(dim=1) / math.sqrt(self.cmap_dim)             # projection (StyleGAN2-ADA)
+        return x.flatten()                                                   # [N]

@@ -26,9 +26,15 @@ class ImageDataset:
     skipped: int = 0                     # unreadable files that were left out
     skipped_examples: list[str] = field(default_factory=list)  # a few "file: reason" lines
     licence: str = ""                    # where the data comes from and under which licence
+    classes: torch.Tensor | None = None  # int64 [N] each image's class, for conditional training; None = no classes
+    class_names: tuple[str, ...] = ()    # each class's name, in index order (MNIST "0".."9", a folder's sub-folders)
 
     def __post_init__(self):
         assert self.images.dtype == torch.uint8 and self.images.ndim == 4, "images must be uint8 [N, C, H, W]"
+        if self.classes is not None:
+            assert self.classes.dtype == torch.int64 and self.classes.shape == self.images.shape[:1], \
+                "classes must be int64 [N]"
+            assert len(self.class_names) > int(self.classes.max()), "every class needs a name"
 
     def __len__(self) -> int:
         return self.images.shape[0]

@@ -161,8 +161,11 @@ def make_emoji(res: int, font_path: str | Path | None = None) -> tuple[np.ndarra
 
 
 def load_emoji(res: int = 32, channels: int = 3) -> ImageDataset:
-    """The default emoji subset (faces, animals, food) drawn from Noto Color Emoji, one-hot category labels."""
+    """The default emoji subset (faces, animals, food) drawn from Noto Color Emoji, one-hot category labels
+    (and the category as each image's class, for conditional training)."""
     imgs, labels, _ = make_emoji(res)  # uint8 [N, H, W, 3], float32 [N, 3]
     t = _to_tensor([np.asarray(Image.fromarray(a).convert("L"))[:, :, None] for a in imgs] if channels == 1
                    else list(imgs))
-    return ImageDataset(t, "emoji", labels=torch.from_numpy(labels), label_names=tuple(CATEGORIES), licence=LICENCE)
+    labels = torch.from_numpy(labels)
+    return ImageDataset(t, "emoji", labels=labels, label_names=tuple(CATEGORIES), licence=LICENCE,
+                        classes=labels.argmax(1), class_names=tuple(CATEGORIES))  # the category as a class

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
+import torch
+
 from .base import BUILTIN, MAX_IMAGE_PIXELS, DatasetError, ImageDataset, _fit, _to_tensor
+from .classes import listed, split_classes
 
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -54,7 +57,7 @@ def _iter_sources(path: Path, max_total_bytes: int = MAX_ZIP_TOTAL_BYTES):
     """Yield (display name, bytes | None, skip reason | None) for every candidate image file."""
     if path.is_dir():
         for f in sorted(path.rglob("*")):
-            if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."):
+            if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and listed(f.name):
                 try:
                     yield str(f.relative_to(path)), f.read_bytes(), None
                 except OSError as e:
@@ -70,8 +73,8 @@ def _iter_sources(path: Path, max_total_bytes: int = MAX_ZIP_TOTAL_BYTES):
             raise DatasetError(f"{path} has {len(infos)} members; at most {MAX_ZIP_MEMBERS} are accepted.")
         total = 0
         for info in infos:
-            if PurePosixPath(info.filename).suffix.lower() not in IMAGE_EXTENSIONS:
-                continue
+            if PurePosixPath(info.filename).suffix.lower() not in IMAGE_EXTENSIONS or not listed(info.filename):
+                continue  # not an image, or hidden (macOS's ._ and __MACOSX copies), as in a folder
             why = _safe_member(info)
             if why:
                 yield info.filename, None, why
@@ -92,30 +95,36 @@ def _iter_sources(path: Path, max_total_bytes: int = MAX_ZIP_TOTAL_BYTES):
             yield info.filename, data, None
 
 
-def load_image_files(path: str | Path, res: int, channels: int = 3) -> ImageDataset:
-    """Every image in a folder (recursively) or .zip, centre-cropped and resized to res."""
+def load_image_files(path: str | Path, res: int, channels: int = 3, classes: bool = False) -> ImageDataset:
+    """Every image in a folder (recursively) or .zip, centre-cropped and resized to res; with classes, each
+    image's class from its sub-folder (datasets/classes.py), DatasetError when they make fewer than two."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"Dataset path {str(path)!r} does not exist; give a folder or .zip of images, "
                            f"or one of the built-in datasets: {', '.join(BUILTIN)}.")
     if path.is_file() and path.suffix.lower() != ".zip":
         raise DatasetError(f"{path} is a file but not a .zip; give a folder or .zip of images.")
-    arrays, skipped, examples = _read_images(path, res, channels)
-    return ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
-                        licence=f"images from {path} (their own licence)")
+    arrays, skipped, examples, names = _read_images(path, res, channels)
+    ds = ImageDataset(_to_tensor(arrays), str(path), skipped=skipped, skipped_examples=examples,
+                      licence=f"images from {path} (their own licence)")
+    if classes:
+        index, class_names = split_classes(names, str(path))
+        ds.classes, ds.class_names = torch.tensor(index, dtype=torch.int64), tuple(class_names)
+    return ds
 
 
-def _read_images(path: Path, res: int, channels: int, first_only: bool = False) -> tuple[list, int, list[str]]:
-    """(decoded arrays, files skipped, a few "file: reason" lines) of a folder or .zip; first_only stops at
-    the first image that decodes. DatasetError when none does."""
+def _read_images(path: Path, res: int, channels: int, first_only: bool = False) -> tuple[list, int, list[str], list[str]]:
+    """(decoded arrays, files skipped, a few "file: reason" lines, the decoded files' names) of a folder or
+    .zip; first_only stops at the first image that decodes. DatasetError when none does."""
     old_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    arrays, skipped, examples = [], 0, []
+    arrays, skipped, examples, names = [], 0, [], []
     try:
         for name, data, why in _iter_sources(path):
             if data is not None:
                 try:
                     arrays.append(_decode(data, res, channels))
+                    names.append(name)
                     if first_only:
                         break
                     continue
@@ -130,7 +139,7 @@ def _read_images(path: Path, res: int, channels: int, first_only: bool = False) 
         detail = f" {skipped} file(s) were skipped, e.g. " + "; ".join(examples) + "." if skipped else ""
         raise DatasetError(f"No usable image in {path}.{detail} Put PNG, JPEG, WebP, BMP, GIF or TIFF "
                            "images in the folder or zip.")
-    return arrays, skipped, examples
+    return arrays, skipped, examples, names
 
 
 def check_readable(path: str | Path) -> None:
@@ -147,15 +156,19 @@ class UploadReport:
 
 
 def extract_upload(zip_path: str | Path, dest: str | Path, *, max_total_bytes: int = UPLOAD_MAX_TOTAL_BYTES,
-                   max_members: int = UPLOAD_MAX_MEMBERS, max_pixels: int = MAX_IMAGE_PIXELS) -> UploadReport:
+                   max_members: int = UPLOAD_MAX_MEMBERS, max_pixels: int = MAX_IMAGE_PIXELS,
+                   classes: bool = False) -> UploadReport:
     """Check an untrusted zip and write its images into the new folder `dest` as 000000.png, 000001.jpg, ...
+    (with classes: dest/CLASS/000000.png, ..., CLASS the image's class sub-folder in the zip, refused as
+    load_image_files refuses a zip without two classes or more).
 
     Refused with a DatasetError that names the problem: not a zip; a member with an absolute path,
     "..", a drive letter or a symbolic link; more than max_members members; a member or the whole
     archive decompressing past its limit or at a bomb-like ratio (the bytes actually decompressed
     are counted); an image over max_pixels; no readable image at all. Undecodable images are
-    skipped and counted. Only flat generated names are written, only under `dest`, and on any
-    error `dest` is removed: a refused upload leaves nothing behind."""
+    skipped and counted. Only generated names are written (and the class folders, each one part of a
+    checked member path), only under `dest`, and on any error `dest` is removed: a refused upload leaves
+    nothing behind."""
     zip_path, dest = Path(zip_path), Path(dest)
     try:
         with zipfile.ZipFile(zip_path) as zf:
@@ -171,6 +184,12 @@ def extract_upload(zip_path: str | Path, dest: str | Path, *, max_total_bytes: i
                                if why in ("unsafe path", "symbolic link") else
                                f"{zip_path.name} was refused: entry {info.filename!r} is {why} (a zip bomb?); "
                                f"each image may decompress to at most {_mib(MAX_MEMBER_BYTES)}.")
+    folder_of: dict[str, str] = {}  # member name -> its class folder (with classes)
+    if classes:
+        names = [i.filename for i in infos if not i.is_dir() and listed(i.filename)
+                 and PurePosixPath(i.filename).suffix.lower() in IMAGE_EXTENSIONS]
+        index, class_names = split_classes(names, zip_path.name)
+        folder_of = {n: class_names[k] for n, k in zip(names, index)}
     dest.mkdir(parents=True)  # must be new: nothing of an older folder is ever mixed in
     old_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -195,7 +214,9 @@ def extract_upload(zip_path: str | Path, dest: str | Path, *, max_total_bytes: i
                     why = f"not a readable image ({type(e).__name__})"
                 else:
                     ext = PurePosixPath(base).suffix.lower()
-                    (dest / f"{report.images:06d}{ext}").write_bytes(data)
+                    folder = dest / folder_of[name] if classes else dest
+                    folder.mkdir(exist_ok=True)
+                    (folder / f"{report.images:06d}{ext}").write_bytes(data)
                     report.images += 1
                     continue
             report.skipped += 1

@@ -53,5 +53,7 @@ def load_mnist(res: int = 32, channels: int = 1) -> ImageDataset:
     imgs = torch.from_numpy(digits)[:, None]  # [N, 1, res, res]
     if channels == 3:
         imgs = imgs.repeat(1, 3, 1, 1)
+    classes = torch.from_numpy(labels.astype(np.int64))  # [N] the digit
     labels = torch.from_numpy(labels.astype(np.float32)[:, None])  # [N, 1] digit class
-    return ImageDataset(imgs.contiguous(), "mnist", labels=labels, label_names=("digit",), licence=MNIST_LICENCE)
+    return ImageDataset(imgs.contiguous(), "mnist", labels=labels, label_names=("digit",), licence=MNIST_LICENCE,
+                        classes=classes, class_names=tuple(str(d) for d in range(10)))

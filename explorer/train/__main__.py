@@ -3,6 +3,7 @@
     python -m explorer.train --recipe dcgan --data mnist --res 32 --kimg 20 --out runs/dcgan-mnist
     python -m explorer.train --resume runs/dcgan-mnist --kimg 40
     python -m explorer.train --resume runs/dcgan-mnist --lr-g 1e-4 --lr-d 1e-4   (after a divergence)
+    python -m explorer.train --recipe stylegan2 --data mnist --conditional --out runs/digits   (one class per digit)
 
 Ctrl-C stops after the current step and saves everything needed to resume. Under
 `torchrun --nproc_per_node=N` the same command trains one model on N processes (gloo on CPU,
@@ -29,7 +30,7 @@ from ..fsutil import is_disk_full
 from .datasets import DatasetError, load_dataset
 from .options import MODEL_FLAGS, RESUME_FIELDS, add_config_flags, flag, given_config_flags, key_value, \
     new_run_flags
-from .recipes import TrainConfig, make_train_config
+from .recipes import TRAINING_RECIPES, TrainConfig, conditional_problem, make_train_config, with_classes
 from .run import RunDir, RunError
 
 
@@ -161,10 +162,16 @@ def _init_processes(args, world: int) -> torch.device:
 
 
 def _new_run(args, rank: int):
-    """(cfg, dataset, run, None) for --out: the data first (its channels), then the config, then the folder."""
+    """(cfg, dataset, run, None) for --out: the data first (its channels and, for --conditional, its classes),
+    then the config, then the folder. A conditional run the recipe or the data cannot make is refused before
+    anything is written."""
+    conditional = bool(dict(args.train_opt or []).get("conditional", args.conditional))
+    recipe = args.recipe or _default("recipe")
+    if conditional and recipe in TRAINING_RECIPES and conditional_problem(recipe):
+        raise ValueError(conditional_problem(recipe))
     dataset = load_dataset(args.data or _default("data"), args.res or _default("res"), channels=args.channels,
-                           size=args.data_size, seed=args.seed or 0)
-    cfg = _new_config(args, dataset.channels)
+                           size=args.data_size, seed=args.seed or 0, classes=conditional)
+    cfg = with_classes(_new_config(args, dataset.channels), dataset.class_names)  # c_dim, names in config.json
     run = RunDir(args.out)
     if rank == 0:
         run.create(cfg)
@@ -197,7 +204,8 @@ def _resume_run(args, rank: int):
         if args.kimg <= done_kimg:
             raise RunError(f"{run.root} has already trained {done_kimg:g} kimg; pass a larger --kimg to extend it.")
         cfg.kimg = args.kimg
-    dataset = load_dataset(cfg.data, cfg.res, channels=cfg.channels, size=cfg.data_size, seed=cfg.seed)
+    dataset = load_dataset(cfg.data, cfg.res, channels=cfg.channels, size=cfg.data_size, seed=cfg.seed,
+                           classes=cfg.conditional)
     if rank == 0:
         run.write_config(cfg)
         run.truncate_log(done_kimg)

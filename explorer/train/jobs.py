@@ -25,12 +25,13 @@ from pathlib import Path
 
 from .. import limits, paths
 from ..device import pick_device
-from .datasets import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, extract_upload
+from .datasets import BUILTIN, DatasetError, _check_res, builtin_problem, check_readable, class_names_of, \
+    extract_upload
 # The form's options live in explorer.train.options; these names stay importable from here.
 from .options import FORM_FIELDS, IDENTITY_FIELDS, RUN_OPTIONS, JobError, Option, all_option_names, \
     arch_options, config_argv, default_channels, field_notes, parse_model_opts, parse_option, \
     recipe_options  # noqa: F401
-from .recipes import TRAINING_RECIPES, TrainConfig, make_train_config
+from .recipes import TRAINING_RECIPES, TrainConfig, conditional_problem, make_train_config
 from .run import RunDir
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -53,6 +54,7 @@ class JobSpec:
     model: dict = field(default_factory=dict)    # architecture fields
     name: str | None = None       # run folder name; None = recipe-data-time
     upload: str | None = None     # data == "upload": the uploaded zip's path
+    conditional: bool = False     # one class per label (TrainConfig.conditional): stylegan recipes, data with classes
 
 
 @dataclass
@@ -191,6 +193,8 @@ class JobManager:
         """The TrainConfig the job would get; JobError naming the value and what is allowed."""
         if spec.recipe not in TRAINING_RECIPES:
             raise JobError(f"Unknown recipe {spec.recipe!r}; choose one of {', '.join(TRAINING_RECIPES)}.")
+        if spec.conditional and conditional_problem(spec.recipe):
+            raise JobError(conditional_problem(spec.recipe))
         if spec.data == "upload":
             if not spec.upload:
                 raise JobError("Choose a .zip of images to upload first.")
@@ -207,6 +211,11 @@ class JobManager:
                 raise JobError(f"{spec.data!r} is not a folder or .zip on this server; give an existing path.")
             try:  # refused here with the reason, rather than started and shown as a crashed run
                 check_readable(p)
+            except DatasetError as e:
+                raise JobError(str(e)) from None
+        if spec.conditional:  # the data's classes, from file names alone: a flat folder or the faces are refused
+            try:
+                class_names_of(spec.upload if spec.data == "upload" else spec.data)
             except DatasetError as e:
                 raise JobError(str(e)) from None
         if spec.name is not None and not RUN_NAME.fullmatch(spec.name):
@@ -230,6 +239,8 @@ class JobManager:
                 raise ValueError(f"A job here trains at most {limits.TRAIN_KIMG:,} kimg with batches of at most "
                                  f"{limits.TRAIN_BATCH:,}; you asked for {spec.kimg:g} kimg, batch {spec.batch}. "
                                  "Longer runs: python -m explorer.train on the command line.")
+            if spec.conditional:
+                opts["conditional"] = True
             return make_train_config(spec.recipe, res=int(spec.res), channels=default_channels(spec.data),
                                      model=spec.model, data=spec.data, kimg=float(spec.kimg), seed=int(spec.seed),
                                      **given, **opts)
@@ -253,7 +264,7 @@ class JobManager:
             staging = self.runs_dir / f".upload-{uuid.uuid4().hex}"
             staging.mkdir()
             try:
-                extract_upload(spec.upload, staging / "data")
+                extract_upload(spec.upload, staging / "data", classes=cfg.conditional)  # class sub-folders kept
                 staging.rename(run.root)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)

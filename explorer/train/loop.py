@@ -25,7 +25,7 @@ from . import losses
 from .augment import diff_augment, parse_policy
 from .datasets import EpochSampler, ImageDataset
 from .distributed import DistInfo, any_rank, average_grads, broadcast_module
-from .recipes import TrainConfig
+from .recipes import TrainConfig, with_classes
 from .run import RunDir
 from .schedules import ema_beta, progressive_growth
 
@@ -75,6 +75,15 @@ class Trainer:
         if (dataset.channels, dataset.resolution) != (cfg.model["channels"], cfg.model["res"]):
             raise ValueError(f"dataset is {dataset.channels}x{dataset.resolution}^2 but the model expects "
                              f"{cfg.model['channels']}x{cfg.model['res']}^2")
+        # Conditional: G and D are built for the data's classes (c_dim, class_names in the model config), and
+        # every real image brings its class. None = unconditional (no class is drawn, no stream changes).
+        self.classes = None  # int64 [N] each real image's class
+        if cfg.conditional:
+            if dataset.classes is None:
+                raise ValueError(f"{dataset.name} has no classes, so it cannot train a conditional model; "
+                                 "use mnist, emoji or a folder with one sub-folder per class.")
+            self.cfg = cfg = with_classes(cfg, dataset.class_names)
+            self.classes = dataset.classes
 
         # Networks: the same init on every rank (seeded), then broadcast to be certain.
         torch.manual_seed(cfg.seed)
@@ -130,14 +139,31 @@ class Trainer:
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.G.z_dim, generator=self.gen).to(self.device)
 
-    def _fakes(self, n: int, grow: dict, track_w_avg: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(G(z) [n, C, r, r], ws or None). Style-based models get style mixing (two z crossing
-        over at a random layer, Karras et al. 2019, Sec. 3.1) and random noise from noise_gen."""
+    def _fake_classes(self, n: int) -> torch.Tensor | None:
+        """Classes [n] for n fakes, drawn from the data's own label distribution (the class of a random real
+        image, as StyleGAN2-ADA samples c); None for an unconditional run, which draws nothing here."""
+        if self.classes is None:
+            return None
+        return self.classes[torch.randint(len(self.classes), (n,), generator=self.gen)].to(self.device)
+
+    def _mapping(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        return self.G.mapping(z) if c is None else self.G.mapping(z, c)  # [n, num_ws, w_dim]
+
+    def _D(self, img: torch.Tensor, c: torch.Tensor | None, grow: dict) -> torch.Tensor:
+        """D's logits; a conditional D also reads each image's class c [n]."""
+        return self.D(img, **grow) if c is None else self.D(img, c, **grow)
+
+    def _fakes(self, n: int, grow: dict, track_w_avg: bool = False,
+               c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(G(z, c) [n, C, r, r], ws or None). Style-based models get style mixing (two z crossing
+        over at a random layer, Karras et al. 2019, Sec. 3.1; both mapped with the same class c) and
+        random noise from noise_gen."""
         G, cfg = self.G, self.cfg
         if not self.styled:
+            assert c is None, "only style-based models are conditional"
             noise = {"noise_mode": "random", "noise_generator": self.noise_gen} if G.capabilities.noise else {}
             return G(self._latents(n), **grow, **noise), None
-        ws = G.mapping(self._latents(n))  # [n, num_ws, w_dim]
+        ws = self._mapping(self._latents(n), c)  # [n, num_ws, w_dim]
         if track_w_avg:
             G.update_w_avg(ws)
         if cfg.style_mixing > 0:
@@ -145,7 +171,7 @@ class Trainer:
             u, cut = torch.rand(2, generator=self.gen).tolist()
             if u < cfg.style_mixing:
                 cutoff = 1 + int(cut * (G.num_ws - 1))  # in [1, num_ws - 1]
-                ws = torch.cat([ws[:, :cutoff], G.mapping(z2)[:, cutoff:]], dim=1)
+                ws = torch.cat([ws[:, :cutoff], self._mapping(z2, c)[:, cutoff:]], dim=1)
         return G.synthesis(ws, noise_mode="random", noise_generator=self.noise_gen), ws
 
     def _augment(self, imgs: torch.Tensor) -> torch.Tensor:
@@ -218,38 +244,42 @@ class Trainer:
 
     def _d_step(self, n: int, stage: int | None, alpha: float, grow: dict, out: dict):
         """One optimiser step of D on n reals and n fakes; (loss_D, real_logits, fake_logits)."""
-        cfg, D, loss = self.cfg, self.D, losses.LOSSES[self.cfg.loss]
-        real = self.dataset.batch(self.sampler.next(n), self.device)  # [n, C, H, W]
+        cfg, loss = self.cfg, losses.LOSSES[self.cfg.loss]
+        idx = self.sampler.next(n)  # this rank's share of the global batch, images and classes alike
+        real = self.dataset.batch(idx, self.device)  # [n, C, H, W]
+        c_real = None if self.classes is None else self.classes[idx].to(self.device)  # [n] or None
         if self.progressive:
             real = reals_at_stage(real, stage, alpha)  # [n, C, r, r]
         do_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_interval == 0
         real.requires_grad_(do_r1)
-        fake, _ = self._fakes(n, grow)
+        c_fake = self._fake_classes(n)
+        fake, _ = self._fakes(n, grow, c=c_fake)
         real_aug, fake_aug = self._augment_pair(real, fake)
         # Logits are [n], or [n, L] for the projected D (every level's logit map): the losses average all.
-        real_logits, fake_logits = D(real_aug, **grow), D(fake_aug, **grow)
+        real_logits, fake_logits = self._D(real_aug, c_real, grow), self._D(fake_aug, c_fake, grow)
         if loss.soft_targets:
             loss_D = loss.d_loss(real_logits, fake_logits, *self._soft_targets(n))
         else:
             loss_D = loss.d_loss(real_logits, fake_logits)
         if loss.critic:
             out["wdist"] = (real_logits.mean() - fake_logits.mean()).item()
-        loss_D = self._d_penalties(loss_D, real, fake, real_logits, grow, do_r1, out)
+        loss_D = self._d_penalties(loss_D, real, fake, real_logits, c_real, grow, do_r1, out)
         self._d_steps += 1
         self.opt_D.zero_grad(set_to_none=True)
         loss_D.backward()
-        average_grads(D, self.dist)
+        average_grads(self.D, self.dist)
         self.opt_D.step()
         return loss_D, real_logits, fake_logits
 
     def _d_penalties(self, loss_D: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, real_logits: torch.Tensor,
-                     grow: dict, do_r1: bool, out: dict) -> torch.Tensor:
+                     c_real: torch.Tensor | None, grow: dict, do_r1: bool, out: dict) -> torch.Tensor:
         """loss_D plus, in this order, each penalty whose weight is positive: the gradient penalty (WGAN-GP),
-        drift (ProGAN) and, on this step if do_r1, lazy R1 scaled up by its interval (StyleGAN2)."""
+        drift (ProGAN) and, on this step if do_r1, lazy R1 scaled up by its interval (StyleGAN2). R1 is the
+        gradient of D(x, c) at the reals with their own classes (real_logits came from them)."""
         cfg = self.cfg
         if cfg.gp_lambda > 0:
             eps = torch.rand(real.shape[0], generator=self.gen).to(self.device)
-            gp = losses.gradient_penalty(lambda x: self.D(x, **grow), real, fake, eps)
+            gp = losses.gradient_penalty(lambda x: self._D(x, c_real, grow), real, fake, eps)
             loss_D = loss_D + cfg.gp_lambda * gp
             out["gp"] = gp.item()
         if cfg.drift > 0:
@@ -263,8 +293,9 @@ class Trainer:
     def _g_step(self, n: int, grow: dict, out: dict) -> torch.Tensor:
         """One optimiser step of G on n fakes, plus lazy path-length regularisation; returns loss_G."""
         cfg = self.cfg
-        fake, _ = self._fakes(n, grow, track_w_avg=True)
-        loss_G = losses.LOSSES[cfg.loss].g_loss(self.D(self._augment(fake), **grow))
+        c = self._fake_classes(n)
+        fake, _ = self._fakes(n, grow, track_w_avg=True, c=c)
+        loss_G = losses.LOSSES[cfg.loss].g_loss(self._D(self._augment(fake), c, grow))
         if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
             loss_G = loss_G + self._path_length_term(max(1, n // 2), out) * cfg.pl_interval
         self.opt_G.zero_grad(set_to_none=True)
@@ -289,7 +320,7 @@ class Trainer:
     def _path_length_term(self, n: int, out: dict) -> torch.Tensor:
         """pl_weight * (|J_w^T y| - a)^2, a the running mean of lengths (Karras et al. 2020, Eq. 4),
         on a half batch as in the official code."""
-        img, ws = self._fakes(n, {})
+        img, ws = self._fakes(n, {}, c=self._fake_classes(n))
         y = torch.randn(img.shape, generator=self.gen).to(self.device) / math.sqrt(img.shape[2] * img.shape[3])
         lengths = losses.path_lengths(img, ws, y)  # [n]
         mean = lengths.detach().mean()
@@ -317,17 +348,26 @@ class Trainer:
     @torch.no_grad()
     def sample_grid(self):
         """uint8 grid of the fixed latents through the exported generator (eval mode), at the
-        current stage and alpha, enlarged (nearest) to the final resolution."""
+        current stage and alpha, enlarged (nearest) to the final resolution. A conditional run draws
+        sample i as class i % c_dim, one class per column when the classes fit in a row."""
         G = self.generator_for_export()
         stage, alpha = self.growth()
         grow = {"stage": stage, "alpha": alpha} if self.progressive else {}
         was_training = G.training
         G.eval()
-        imgs = torch.cat([G(z.to(self.device), **grow) for z in self.fixed_z.split(16)])
+        if self.classes is None:
+            imgs = torch.cat([G(z.to(self.device), **grow) for z in self.fixed_z.split(16)])
+            cols = None
+        else:
+            c_dim = self.cfg.model["c_dim"]
+            c = torch.arange(len(self.fixed_z)) % c_dim
+            imgs = torch.cat([G.synthesis(G.mapping(z.to(self.device), k.to(self.device)), noise_mode="const")
+                              for z, k in zip(self.fixed_z.split(16), c.split(16))])
+            cols = c_dim if c_dim <= min(16, len(self.fixed_z)) else None
         G.train(was_training)
         if imgs.shape[-1] != self.cfg.res:
             imgs = torch.nn.functional.interpolate(imgs, size=(self.cfg.res, self.cfg.res), mode="nearest")
-        return images.make_grid(images.to_uint8(imgs))
+        return images.make_grid(images.to_uint8(imgs), cols=cols)
 
     def _write_sample(self, live_only: bool = False) -> None:
         """The fixed-z grid to samples/fakesNNNNNN.png (unless live_only) and samples/latest.png."""

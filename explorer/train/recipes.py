@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..models import make_config
+from ..models import ARCHITECTURES, make_config
 from .augment import parse_policy
 from .losses import LOSSES
 
@@ -23,6 +23,7 @@ class TrainConfig:
     res: int = 32                    # image resolution in pixels
     channels: int | None = None      # 1 or 3; None = the dataset's own (1 for mnist, 3 otherwise)
     data_size: int | None = None     # use at most this many images (faces: how many to render)
+    conditional: bool = False        # one class per label: G and D get each image's class (MNIST digits, emoji categories, a folder's sub-folders); StyleGAN recipes only
     kimg: float = 20.0               # training length, in thousands of real images shown to D
     batch: int = 64                  # global batch, split evenly across DDP processes
     seed: int = 0                    # one seed makes the whole run reproducible
@@ -78,6 +79,11 @@ class TrainConfig:
         for k, v in (self.stage_batch or {}).items():
             if not str(k).isdigit() or int(v) <= 0:
                 raise ValueError(f"stage_batch maps a resolution to a positive batch, got {k!r}: {v!r}")
+        if self.conditional and self.arch not in CONDITIONAL_ARCHS:
+            raise ValueError(conditional_problem(self.recipe, self.arch))
+        if not self.conditional and (self.model.get("c_dim") or self.model.get("class_names")):
+            raise ValueError("c_dim and class_names come from the data's classes: turn on the conditional option "
+                             "(--conditional) instead of setting them.")
         parse_policy(self.augment)
         make_config(self.arch, self.model)  # fails early, with the field's own message
 
@@ -132,6 +138,40 @@ TRAINING_RECIPES: dict[str, dict] = {
                                 augment="color,translation,cutout=0.2",
                                 model={"variant": "modulated", "mapping_layers": 2, "upsample": "fir"}),
 }
+
+
+# Architectures a conditional run can train: G's mapping takes (z, c) and D is StyleGAN2's, which projects its
+# features on the class (StyleGAN2-ADA). The projected D has no class input, nor do DCGAN's and ProGAN's nets.
+CONDITIONAL_ARCHS = ("stylegan", "stylegan3")
+
+
+def conditional_recipes() -> list[str]:
+    return [name for name, spec in TRAINING_RECIPES.items() if spec["arch"] in CONDITIONAL_ARCHS]
+
+
+def conditional_problem(recipe: str, arch: str | None = None) -> str | None:
+    """None when `recipe` (its arch, or the one given) can train a conditional model, else the sentence why not."""
+    arch = arch or TRAINING_RECIPES.get(recipe, {}).get("arch")
+    if arch in CONDITIONAL_ARCHS:
+        return None
+    title = ARCHITECTURES[arch].title if arch in ARCHITECTURES else arch
+    return (f"The {recipe} recipe cannot train a conditional model: {title}'s discriminator takes no classes. "
+            f"Choose {' or '.join(conditional_recipes())} for one class per label, or turn the conditional option off.")
+
+
+def with_classes(cfg: TrainConfig, class_names) -> TrainConfig:
+    """A conditional cfg with its model's c_dim and class_names set from the data's classes (what a snapshot's
+    config records, so the explorer shows the names); unchanged when it is not conditional. ValueError when the
+    model already names other classes (a resumed run whose data changed)."""
+    if not cfg.conditional:
+        return cfg
+    names = [str(n) for n in class_names]
+    had = cfg.model.get("class_names")
+    if cfg.model.get("c_dim") and (cfg.model["c_dim"] != len(names) or (had is not None and list(had) != names)):
+        raise ValueError(f"The model config is for the classes {had or cfg.model['c_dim']}, but the data has "
+                         f"{len(names)}: {names}. c_dim and class_names come from the data: leave them out of a new "
+                         "run, and resume a run on the data it was trained on.")
+    return dataclasses.replace(cfg, model={**cfg.model, "c_dim": len(names), "class_names": names})
 
 
 def make_train_config(recipe: str, *, res: int, channels: int, model: dict | None = None, **overrides) -> TrainConfig:

@@ -20,13 +20,16 @@ from ..render import GridRequest, RenderError
 from ..train.datasets import BUILTIN, builtin_problem
 from ..train.jobs import ACTIVE, BusyError, JobError, JobSpec, RunStatus, all_option_names, arch_options, \
     parse_model_opts, parse_option, recipe_options
-from ..train.recipes import TRAINING_RECIPES
+from ..train.recipes import TRAINING_RECIPES, conditional_problem
 from . import inputs
 from .common import squeeze, user_errors
 from .services import Services
 
 UPLOAD, FOLDER = "upload a .zip", "folder on this server"
 SERIES = ("loss_D", "loss_G", "gp", "r1", "pl")   # log.jsonl fields drawn when a recipe logs them
+CONDITIONAL_LABEL = "Conditional (one class per label)"
+CONDITIONAL_INFO = ("G and D get each image's class: MNIST's digits, emoji's categories (face, animal, food), or a "
+                    "folder's or zip's sub-folders, one per class. The explorer then draws the class you pick.")
 MAX_POINTS = 300                                   # per series, so the plot stays light
 TIMELINE_SEEDS = tuple(range(16))
 # Where "Open in explorer" opens a snapshot: the ProGAN tab for progressive models, the StyleGAN tab for
@@ -54,7 +57,8 @@ def buttons_for(state: str | None, snapshots: int = 0):
 
 
 def recipe_changed(recipe: str):
-    """Handler: the form's defaults for a recipe, and its own options (the others hidden).
+    """Handler: the form's defaults for a recipe, its own options (the others hidden), and the Conditional
+    box, shown (and left as it was) for the recipes that can be conditional, hidden and cleared for the rest.
 
     The advanced boxes are one per TrainConfig field any recipe sets (all_option_names); a recipe
     shows those its TRAINING_RECIPES entry sets (recipe_options), so a new recipe needs no change here."""
@@ -63,8 +67,10 @@ def recipe_changed(recipe: str):
     hint = ", ".join(f"{k}={v}" for k, v in arch_options(recipe).items())
     boxes = [gr.update(visible=n in own, value=box_value(own[n].default) if n in own else None,
                        info=own[n].help if n in own else None) for n in all_option_names()]
+    can = conditional_problem(recipe) is None
     return (gr.update(value=spec.get("batch")), gr.update(value=spec.get("lr_g")), gr.update(value=spec.get("lr_d")),
-            gr.update(info=f"{ARCHITECTURES[spec['arch']].title} fields, e.g. {hint}"), *boxes)
+            gr.update(info=f"{ARCHITECTURES[spec['arch']].title} fields, e.g. {hint}"), *boxes,
+            gr.update(visible=True) if can else gr.update(visible=False, value=False))
 
 
 def box_value(v):
@@ -74,7 +80,7 @@ def box_value(v):
 
 
 def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, device, name, arch_text,
-              option_values) -> JobSpec:
+              option_values, conditional=False) -> JobSpec:
     """The form as a JobSpec; the recipe's own options only, each parsed as its field's type."""
     recipe = inputs.choice(recipe, "The recipe", list(TRAINING_RECIPES))
     folder, name, arch_text = (inputs.text(v, what) for v, what in ((folder, "The folder"), (name, "The run name"),
@@ -97,14 +103,28 @@ def make_spec(recipe, data, upload, folder, res, batch, lr_g, lr_d, kimg, seed, 
                    batch=num(batch, "Batch size", True), lr_g=num(lr_g, "G learning rate"),
                    lr_d=num(lr_d, "D learning rate"), seed=num(seed, "Seed", True) or 0, device=device or "auto",
                    options=options, model=parse_model_opts(arch_text), name=(name or "").strip() or None,
-                   upload=upload if data == UPLOAD else None)
+                   upload=upload if data == UPLOAD else None, conditional=_on_off(conditional, CONDITIONAL_LABEL))
+
+
+def _on_off(value, what: str) -> bool:
+    """A checkbox's value (None from a caller that leaves it out: off); JobError for anything but on or off."""
+    if value in (None, ""):
+        return False
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in ("true", "false", "1", "0"):
+        raise JobError(f"{what} is on or off (true or false), got {inputs.shown(value)}.")
+    return word in ("true", "1")
 
 
 @user_errors(JobError, ValueError)  # DatasetError from an upload included
 def start(services: Services, *form):
-    """Handler: (notice, run picker). A busy server names the running job and selects it to watch."""
+    """Handler: (notice, run picker). The form is the 13 fields, one box per option (all_option_names) and
+    the Conditional box (left out by older callers: off). A busy server names the running job and selects it."""
+    n = 13 + len(all_option_names())
     try:
-        name = services.jobs.start(make_spec(*form[:13], form[13:]))
+        name = services.jobs.start(make_spec(*form[:13], form[13:n], *form[n:n + 1]))
     except BusyError as e:
         return f"⚠️ {e} It is selected below.", runs_update(services, e.run)
     except OSError as e:  # e.g. a server path too long for the file system

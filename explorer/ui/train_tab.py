@@ -11,11 +11,12 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..train.jobs import all_option_names, recipe_options
-from ..train.recipes import TRAINING_RECIPES
+from ..train.recipes import TRAINING_RECIPES, conditional_problem
 from .common import Opener, TabHandle, image_output
 from .services import Services
-from .train_handlers import (FOLDER, UPLOAD, box_value, dataset_choices, explorer_target, poll, recipe_changed, resume,
-                             run_status, runs_update, show_snapshot, start, stop)
+from .train_handlers import (CONDITIONAL_INFO, CONDITIONAL_LABEL, FOLDER, UPLOAD, box_value, dataset_choices,
+                             explorer_target, poll, recipe_changed, resume, run_status, runs_update, show_snapshot,
+                             start, stop)
 from .train_handlers import status_text  # noqa: F401  (a run's one-line state, also imported from here)
 
 SPACE_NOTE = ("**This Space has no persistent storage: runs vanish when it restarts or sleeps.** Open a "
@@ -47,6 +48,8 @@ def _layout(services: Services) -> SimpleNamespace:
                     batch = gr.Number(TRAINING_RECIPES[recipes[0]]["batch"], label="Batch size", precision=0, elem_id="tr-batch")
                     lr_g = gr.Number(TRAINING_RECIPES[recipes[0]]["lr_g"], label="G learning rate", elem_id="tr-lr-g")
                     lr_d = gr.Number(TRAINING_RECIPES[recipes[0]]["lr_d"], label="D learning rate", elem_id="tr-lr-d")
+                conditional = gr.Checkbox(False, label=CONDITIONAL_LABEL, info=CONDITIONAL_INFO,
+                                          visible=conditional_problem(recipes[0]) is None, elem_id="tr-conditional")
                 device = gr.Radio(["auto", "cpu", "cuda"], value="auto", label="Device", elem_id="tr-device")
                 name = gr.Textbox(label="Run name (optional)", max_lines=1, placeholder="recipe-data-date-time",
                                   elem_id="tr-name")
@@ -90,7 +93,7 @@ def _layout(services: Services) -> SimpleNamespace:
         gr.api(train_status, api_name="train_status")
     return SimpleNamespace(
         recipe=recipe, data=data, upload=upload, folder=folder, res=res, kimg=kimg, seed=seed, batch=batch, lr_g=lr_g,
-        lr_d=lr_d, device=device, name=name, arch=arch, boxes=boxes, start=start_btn, run=run, refresh=refresh_btn,
+        lr_d=lr_d, device=device, name=name, arch=arch, boxes=boxes, conditional=conditional, start=start_btn, run=run, refresh=refresh_btn,
         notice=notice, status=status, progress=progress, stop=stop_btn, resume=resume_btn, extend=extend, grid=grid,
         grid_info=grid_info, plot=plot, log=log, snap=snap, snap_img=snap_img, snap_info=snap_info, open=open_btn,
         seen=seen, timer=timer)
@@ -99,10 +102,10 @@ def _layout(services: Services) -> SimpleNamespace:
 def _wire(services: Services, ui: SimpleNamespace) -> None:
     """The events: which control calls which handler with what. Sets ui.form and ui.watch."""
     ui.form = [ui.recipe, ui.data, ui.upload, ui.folder, ui.res, ui.batch, ui.lr_g, ui.lr_d, ui.kimg, ui.seed,
-               ui.device, ui.name, ui.arch, *ui.boxes]
+               ui.device, ui.name, ui.arch, *ui.boxes, ui.conditional]  # the checkbox last: older callers omit it
     ui.data.change(lambda d: (gr.update(visible=d == UPLOAD), gr.update(visible=d == FOLDER)), [ui.data],
                    [ui.upload, ui.folder], api_visibility="private")
-    ui.recipe.change(recipe_changed, [ui.recipe], [ui.batch, ui.lr_g, ui.lr_d, ui.arch, *ui.boxes],
+    ui.recipe.change(recipe_changed, [ui.recipe], [ui.batch, ui.lr_g, ui.lr_d, ui.arch, *ui.boxes, ui.conditional],
                      api_name="train_recipe")
     ui.start.click(lambda *f: start(services, *f), ui.form, [ui.notice, ui.run], api_name="train_start",
                    concurrency_limit=1)

@@ -3,8 +3,8 @@
 import_checkpoint(FILE, weights_dir, name) sniffs what FILE is, converts it and writes
 weights_dir/name.safetensors + name.json, the JSON last (the commit point), recording the source
 format and the original file's sha256. Supported: rosinality/stylegan2-pytorch (.pt with 'g_ema'),
-NVIDIA stylegan2-ada-pytorch / stylegan3 pickles of StyleGAN2 and StyleGAN3-T/-R generators (.pkl with
-'G_ema'), PyTorch GAN Zoo PGAN
+NVIDIA stylegan2-ada-pytorch / stylegan3 pickles of StyleGAN2 and StyleGAN3-T/-R generators, unconditional
+or class-conditional (.pkl with 'G_ema'), PyTorch GAN Zoo PGAN
 (.pt/.pth with 'config' and 'netG'/'avgG'). torch files are opened with weights_only=True (the two
 configuration classes they may pickle are stand-ins registered under their names); NVIDIA pickles go
 through safe_pickle's allowlist. Anything else is an ImportRefused with a sentence that says what to do."""
@@ -115,8 +115,8 @@ def convert_file(path: Path) -> tuple[str, str, dict, dict, dict]:
     kind = sniff(path)
     if kind == "pickle":
         with open(path, "rb") as f:
-            G = nvidia.read(f)
-        arch, config, sd, notes = nvidia.convert_network(G)
+            G, training_set_kwargs = nvidia.read_snapshot(f)
+        arch, config, sd, notes = nvidia.convert_network(G, training_set_kwargs)
         return "nvidia-pkl", arch, config, sd, {"import": notes}
     data = load_torch_file(path)
     if "g_ema" in data:

@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     cfg = r.config
+    classes = ""
+    if cfg.get("c_dim"):
+        names = cfg.get("class_names")
+        classes = f", {cfg['c_dim']} classes" + (f" ({', '.join(names)})" if names else " (unnamed: shown as indices)")
     print(f"imported {args.file.name} ({r.source_format}, sha256 {r.sha256[:12]}...) as {r.json_path} "
-          f"[{r.arch}, {cfg['res']}x{cfg['res']}]; it opens in the app's model lists after Refresh.")
+          f"[{r.arch}, {cfg['res']}x{cfg['res']}{classes}]; it opens in the app's model lists after Refresh.")
     return 0

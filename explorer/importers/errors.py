@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 SUPPORTED = ("GAN Explorer imports rosinality/stylegan2-pytorch checkpoints (.pt with 'g_ema'), NVIDIA "
-             "stylegan2-ada-pytorch or stylegan3 network pickles of StyleGAN2 and StyleGAN3 (-T, -R) generators "
-             "(.pkl with 'G_ema'), "
+             "stylegan2-ada-pytorch or stylegan3 network pickles of StyleGAN2 and StyleGAN3 (-T, -R) generators, "
+             "unconditional or class-conditional (.pkl with 'G_ema'), "
              "and PyTorch GAN Zoo PGAN checkpoints (.pt/.pth with 'config' and 'netG'/'avgG').")
 
 

@@ -7,6 +7,12 @@ to one: the mapping MLP, w_avg, the Fourier input (its learned mixing, affine, f
 stored transform), per layer the conv weight, bias, affine, magnitude EMA and the designed filters (taken
 from the pickle, not redesigned). Nothing needs rescaling: our layers use NVIDIA's own weight conventions.
 
+Class-conditional generators (c_dim > 0, both families): the class embedding mapping.embed (a linear layer
+from the one-hot class to w_dim features, learning rate 1) maps onto our mapping_net.embed and the wider
+mapping.fc0 (z_dim + w_dim inputs) onto our first fc; c_dim goes into the config. The pickles record no class
+names, only the training set's path: where that path names a dataset of KNOWN_DATASETS, its names fill
+class_names, otherwise the classes are shown as indices.
+
 StyleGAN2:
 The pickle is opened with safe_pickle (nothing in it runs). G_ema's parameters and buffers, and the
 constructor arguments its layers recorded, map one to one onto StyleGANConfig(variant="modulated",
@@ -19,9 +25,11 @@ demodulation's epsilon sits where theirs does."""
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 
+from ..models.classes import MAX_CLASSES
 from . import safe_pickle
 from .errors import unreadable, unsupported
 from .safe_pickle import PERSISTENCE_VERSION, NumpyArray, Persistent
@@ -56,6 +64,11 @@ def modules(obj: Persistent, prefix: str = "") -> dict[str, Persistent]:
 
 def read(f) -> Persistent:
     """G_ema from an open pickle file, as a Persistent record; ImportRefused with the reason otherwise."""
+    return read_snapshot(f)[0]
+
+
+def read_snapshot(f) -> tuple[Persistent, dict]:
+    """(G_ema, the snapshot's training_set_kwargs or {}) from an open pickle file; ImportRefused otherwise."""
     globals_, strings = safe_pickle.scan(f)
     if any(m.startswith("dnnlib.tflib") for m, _ in globals_) or any(s.startswith("dnnlib.tflib") for s in strings):
         raise unsupported("This is a TensorFlow StyleGAN/StyleGAN2 pickle (dnnlib.tflib), which is not supported yet. "
@@ -75,16 +88,122 @@ def read(f) -> Persistent:
         raise unsupported(f"This pickle was written by a newer version of NVIDIA's code (persistence format "
                           f"{newer[-1]}; this version of GAN Explorer reads formats up to {PERSISTENCE_VERSION}). "
                           "Update GAN Explorer, or re-save the network with the released stylegan3 code.")
-    return G
+    dataset = data.get("training_set_kwargs")
+    return G, dict(dataset) if isinstance(dataset, dict) else {}
 
 
-def convert_network(G: Persistent) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
+def convert_network(G: Persistent, training_set_kwargs: dict | None = None
+                    ) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
     """(our arch, config, state dict, notes) for NVIDIA's G_ema: StyleGAN3 when its synthesis has the Fourier
-    input, StyleGAN2 otherwise."""
+    input, StyleGAN2 otherwise. training_set_kwargs (the snapshot's) may name a conditional model's classes."""
     syn = modules(G).get("synthesis")
     if syn is not None and isinstance((syn.state.get("_modules") or {}).get("input"), Persistent):
-        return ("stylegan3", *convert_stylegan3(G))
-    return ("stylegan", *convert(G))
+        arch, (config, sd, notes) = "stylegan3", convert_stylegan3(G)
+    else:
+        arch, (config, sd, notes) = "stylegan", convert(G)
+    if config.get("c_dim"):
+        names, dataset = dataset_class_names(training_set_kwargs or {}, config["c_dim"])
+        if names:
+            config["class_names"] = names
+            notes["classes"] = (f"{config['c_dim']}, named as {dataset}'s (the training set was "
+                                f"{dataset_path(training_set_kwargs)!r})")
+        else:
+            notes["classes"] = f"{config['c_dim']}, unnamed (the pickle records no class names; shown as indices)"
+    return arch, config, sd, notes
+
+
+# ----------------------------------------------------------------------------- classes
+# Datasets whose class names a snapshot's training-set path identifies (NVIDIA's pickles record that path in
+# training_set_kwargs, never the names): the pattern is matched against the path's last component, lower-cased.
+# Only datasets that dataset_tool.py labels in a fixed, published order belong here, each with that order:
+# CIFAR-10's labels are its batch files' (dataset_tool.py --source=cifar-10-python.tar.gz).
+KNOWN_DATASETS = {
+    "CIFAR-10": (re.compile(r"(?<![a-z0-9])cifar[-_ ]?10(?![0-9])"),
+                 ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]),
+}
+
+
+def dataset_path(training_set_kwargs: dict | None) -> str:
+    path = (training_set_kwargs or {}).get("path")
+    return path if isinstance(path, str) else ""
+
+
+def dataset_class_names(training_set_kwargs: dict, c_dim: int) -> tuple[list[str] | None, str | None]:
+    """(class names, dataset) when the training set's path names a KNOWN_DATASETS entry of c_dim classes,
+    trained with labels; (None, None) otherwise."""
+    last = re.split(r"[/\\]", dataset_path(training_set_kwargs).rstrip("/\\"))[-1].lower()
+    if not last or training_set_kwargs.get("use_labels") is False:
+        return None, None
+    for dataset, (pattern, names) in KNOWN_DATASETS.items():
+        if pattern.search(last) and len(names) == c_dim:
+            return list(names), dataset
+    return None, None
+
+
+def _c_dim(G: Persistent) -> int:
+    """How many classes G_ema is conditioned on (0: none), the same wherever the pickle records it."""
+    mapping = modules(G).get("mapping")
+    kwargs = _state(G, "_init_kwargs")
+    seen = {}
+    for where, state in (("G_ema", G.state), ("G_ema.mapping", mapping.state if mapping else {}),
+                         ("G_ema's constructor arguments", kwargs if isinstance(kwargs, dict) else {})):
+        if "c_dim" in state:
+            seen[where] = v = _value(state["c_dim"])
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise unreadable(f"{where} records c_dim = {v!r:.40}, which is not a number of classes; "
+                                 "the file is damaged.")
+            if v > MAX_CLASSES:
+                raise unsupported(f"{where} records c_dim = {v} classes, more than GAN Explorer supports "
+                                  f"({MAX_CLASSES}); such a file is damaged or not a class-conditional GAN.")
+    if len(set(seen.values())) > 1:
+        told = ", ".join(f"{where} {v}" for where, v in seen.items())
+        raise unreadable(f"The generator records different numbers of classes (c_dim: {told}); the file is damaged.")
+    return next(iter(seen.values()), 0)
+
+
+def _take_embed(G: Persistent, t: dict[str, torch.Tensor], src: TensorSource, c_dim: int, w_dim: int,
+                fc0_in: int, sd: dict[str, torch.Tensor]) -> int:
+    """Check G_ema's class embedding against c_dim and w_dim and take it into sd; returns z_dim (fc0's
+    inputs are [z, embedding] for a conditional G, z alone otherwise)."""
+    embed = sorted(k for k in t if k.startswith("mapping.embed."))
+    if c_dim == 0:
+        if embed:
+            raise unreadable("G_ema has a class embedding (mapping.embed) but records c_dim = 0 (no classes); "
+                             "the file is inconsistent.")
+        return _z_dim(G, fc0_in, 0)
+    if "mapping.embed.weight" not in t:
+        raise unreadable(f"G_ema records c_dim = {c_dim} classes but has no class embedding "
+                         "(mapping.embed.weight); the file is incomplete.")
+    w = t["mapping.embed.weight"]
+    if w.ndim != 2 or w.shape[1] != c_dim:
+        raise unreadable(f"The class embedding mapping.embed.weight is {list(w.shape)}, where {c_dim} classes "
+                         f"need [{w_dim}, {c_dim}]; the file is damaged.")
+    if w.shape[0] != w_dim:
+        raise unsupported(f"The class embedding has {w.shape[0]} features where w_dim is {w_dim} (a non-default "
+                          "embed_features); GAN Explorer's StyleGAN embeds classes to w_dim features.")
+    b = src.take("mapping.embed.bias")
+    if tuple(b.shape) != (w_dim,):
+        raise unreadable(f"The class embedding's bias is {list(b.shape)}, where it needs [{w_dim}]; "
+                         "the file is damaged.")
+    m = modules(G).get("mapping.embed")
+    if m is not None and (_state(m, "activation", "linear") != "linear"
+                          or abs(float(_value(_state(m, "bias_gain", 1.0))) - 1.0) > 1e-9):
+        raise unsupported("The class embedding has an activation or learning-rate multiplier NVIDIA's does not "
+                          "(linear, 1); this variant is not supported.")
+    sd["mapping_net.embed.weight"], sd["mapping_net.embed.bias"] = src.take("mapping.embed.weight"), b
+    return _z_dim(G, fc0_in, w_dim)
+
+
+def _z_dim(G: Persistent, fc0_in: int, embed: int) -> int:
+    """z_dim: mapping.fc0's inputs less the `embed` class-embedding features, as G_ema records it if it does."""
+    recorded = _value(_state(G, "z_dim", fc0_in - embed))
+    if isinstance(recorded, bool) or not isinstance(recorded, int) or recorded < 1:
+        raise unreadable(f"G_ema records z_dim = {recorded!r:.40}, which is not a latent size; the file is damaged.")
+    if recorded != fc0_in - embed:
+        with_classes = f" plus the {embed} class-embedding features" if embed else ""
+        raise unsupported(f"The mapping network's first layer takes {fc0_in} inputs, where z_dim = {recorded}"
+                          f"{with_classes} needs {recorded + embed}; this variant is not supported.")
+    return recorded
 
 
 def _state(m: Persistent, key: str, default=None):
@@ -94,8 +213,7 @@ def _state(m: Persistent, key: str, default=None):
 def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
     """(our StyleGANConfig fields, our state dict, notes for the JSON) from NVIDIA's G_ema."""
     mods, t = modules(G), flatten(G)
-    if int(_state(G, "c_dim", 0) or 0) > 0 or any(k.startswith("mapping.embed") for k in t):
-        raise unsupported("This is a conditional (class-label) generator; only unconditional ones are supported yet.")
+    c_dim = _c_dim(G)
     if any(k.startswith("synthesis.input") or ".L" in k[:14] for k in t):
         raise unsupported("This is a StyleGAN3 generator; import it through convert_network.")
     syn = mods.get("synthesis")
@@ -107,9 +225,12 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
                  key=lambda k: int(k.split(".")[1][2:]))
     if not fcs:
         raise unsupported("G_ema's mapping network has no layers (mapping.fc0 is missing).")
-    z_dim, w_dim = t[fcs[0]].shape[1], t[fcs[-1]].shape[0]
+    w_dim = t[fcs[-1]].shape[0]
     if any(t[k].shape[0] != w_dim for k in fcs):
         raise unsupported("The mapping network's hidden width differs from w_dim; our StyleGAN2 keeps them equal.")
+    sd: dict[str, torch.Tensor] = {}
+    src = TensorSource(t, "G_ema")
+    z_dim = _take_embed(G, t, src, c_dim, w_dim, t[fcs[0]].shape[1], sd)
     fc0 = mods["mapping.fc0"]
     lr_mul = float(_state(fc0, "bias_gain", 0.01))
     # Checks on what the tensors do not show: the layers' own recorded settings.
@@ -136,10 +257,10 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
               "w_dim": w_dim, "mapping_layers": len(fcs), "mapping_lr_mul": lr_mul,
               "conv_clamp": None if clamp is None else float(clamp),
               "w_avg_beta": float(_state(mods["mapping"], "w_avg_beta", 0.995)), **fit_widths(widths)}
+    if c_dim:
+        config["c_dim"] = c_dim
 
     # Our state dict, layer by layer (our layer 0 is b4.conv1; then conv0, conv1 per block; toRGBs per block).
-    sd: dict[str, torch.Tensor] = {}
-    src = TensorSource(t, "G_ema")
     take = src.take
 
     for i, k in enumerate(fcs):
@@ -169,7 +290,7 @@ def convert(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dict]:
         sd[f"to_rgb.{j}.affine.weight"] = take(f"{name}.affine.weight")
         sd[f"to_rgb.{j}.affine.bias"] = take(f"{name}.affine.bias")
         sd[f"to_rgb.{j}.bias"] = take(f"{name}.bias")
-    src.refuse_leftovers("StyleGAN2", lambda k: k.endswith("resample_filter") or k.startswith("mapping.embed"),
+    src.refuse_leftovers("StyleGAN2", lambda k: k.endswith("resample_filter"),
                          "; this is a variant we do not support yet.")
     notes = {"conv_clamp": config["conv_clamp"], "noise_strength": "scalar per layer, copied to every channel"}
     return config, sd, notes
@@ -218,12 +339,12 @@ def _sg3_config(G: Persistent) -> dict:
     if unknown:
         raise unsupported(f"This StyleGAN3 generator was built with settings GAN Explorer does not know: {unknown}; "
                           "it may come from a modified version of NVIDIA's code, which we would render wrongly.")
-    if int(_value(kwargs.get("c_dim", _state(G, "c_dim", 0))) or 0) > 0:
-        raise unsupported("This is a conditional (class-label) StyleGAN3 generator; only unconditional ones "
-                          "are supported yet.")
+    c_dim = _c_dim(G)
     syn = modules(G)["synthesis"]
     config = {"res": int(_state(syn, "img_resolution")), "channels": int(_state(syn, "img_channels")),
               "z_dim": int(_state(G, "z_dim")), "w_dim": int(_state(G, "w_dim"))}
+    if c_dim:
+        config["c_dim"] = c_dim
     for key, (field, default) in SG3_MAPPING.items():
         config[field] = _value(mapping_kwargs.get(key, default))
     for key, default in SG3_SYNTHESIS.items():
@@ -282,6 +403,9 @@ def convert_stylegan3(G: Persistent) -> tuple[dict, dict[str, torch.Tensor], dic
     sd: dict[str, torch.Tensor] = {}
     src = TensorSource(t, "G_ema")
     take = src.take
+    if "mapping.fc0.weight" not in t:
+        raise unreadable("G_ema has no mapping.fc0.weight; the file is incomplete.")
+    _take_embed(G, t, src, config.get("c_dim", 0), config["w_dim"], t["mapping.fc0.weight"].shape[1], sd)
     for i in range(config["mapping_layers"]):
         sd[f"mapping_net.fcs.{i}.weight"] = take(f"mapping.fc{i}.weight")
         sd[f"mapping_net.fcs.{i}.bias"] = take(f"mapping.fc{i}.bias")

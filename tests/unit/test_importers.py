@@ -4,7 +4,8 @@ The tests write their own tiny checkpoints in exactly the originals' layouts: ro
 key names in a torch file (with its training snapshot's argparse args), NVIDIA's network pickles as
 torch_utils/persistence.py writes them (a dict with 'G_ema' whose networks are REDUCEs of
 _reconstruct_persistent_obj(meta) carrying module source, class name and the module's __dict__, with
-numpy scalars and dnnlib EasyDicts inside, at pickle protocols 3 and 4), and GAN Zoo PGAN files (a
+numpy scalars and dnnlib EasyDicts inside, at pickle protocols 3 and 4; class-conditional ones with
+mapping.embed, a wider mapping.fc0 and c_dim recorded), and GAN Zoo PGAN files (a
 models.utils.config.BaseConfig object next to netG/avgG state dicts, in zip and legacy torch formats).
 Their weights come from our own fir-mode models, which are the reference each import must reproduce.
 (The check against the original code itself is a local one, described in the importers' docs.)"""
@@ -22,6 +23,7 @@ import sys
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -30,7 +32,9 @@ import torch
 
 from explorer.importers import ImportRefused, import_checkpoint
 from explorer.importers.cli import main as cli_main
+from explorer.importers.nvidia import KNOWN_DATASETS, dataset_class_names
 from explorer.models import build_generator
+from explorer.models.classes import MAX_CLASSES, map_z
 from explorer.models.contract import trained_growth
 from explorer.ui.generate_tab import generate
 from explorer.ui.import_panel import import_upload
@@ -44,12 +48,15 @@ SG2 = {"res": 16, "channels": 3, "variant": "modulated", "upsample": "fir", "z_d
        "mapping_layers": 2, "channel_base": 64, "channel_max": 16}        # widths 16, 8, 4
 
 
-def source_stylegan2(conv_clamp: float | None = None, seed: int = 0) -> torch.nn.Module:
+def source_stylegan2(conv_clamp: float | None = None, seed: int = 0, c_dim: int = 0) -> torch.nn.Module:
     """Our fir-mode StyleGAN2 with known, non-trivial weights: the reference an import must reproduce.
-    One noise strength per layer (the originals have a scalar), non-zero biases and w_avg."""
+    One noise strength per layer (the originals have a scalar), non-zero biases and w_avg; c_dim > 0: a
+    conditional one (StyleGAN2-ADA's class embedding) with a non-zero embedding bias."""
     torch.manual_seed(seed)
-    G = build_generator("stylegan", dict(SG2, conv_clamp=conv_clamp)).eval()
+    G = build_generator("stylegan", dict(SG2, conv_clamp=conv_clamp, c_dim=c_dim)).eval()
     with torch.no_grad():
+        if c_dim:
+            G.mapping_net.embed.bias.normal_(0, 0.3)
         for layer in G.layers:
             layer.noise_strength.fill_(float(torch.rand(()) * 0.5 + 0.1))
             layer.bias.normal_(0, 0.3)
@@ -223,9 +230,23 @@ def persistent(class_name: str, params: dict, buffers: dict, modules: dict, mark
     return Reduce(Ref("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))
 
 
-def nvidia_generator(G, marker: Path, conv_clamp=None, synthesis_class="SynthesisNetwork") -> Reduce:
-    """NVIDIA's Generator network (stylegan2-ada-pytorch training/networks.py) holding our G's weights."""
+def embed_tensors(G, c_dim: int | None, embed: dict | None) -> tuple[int, dict | None]:
+    """(the c_dim a pickle records, its class embedding's tensors or None) for the writers' c_dim and embed
+    arguments: None = G's own (its c_dim, its embedding if it has one); embed={} writes none."""
+    own = G.mapping_net.embed
+    c_dim = G.cfg.c_dim if c_dim is None else c_dim
+    if embed is None:
+        embed = {"weight": own.weight, "bias": own.bias} if own is not None else {}
+    return c_dim, embed or None
+
+
+def nvidia_generator(G, marker: Path, conv_clamp=None, synthesis_class="SynthesisNetwork", c_dim: int | None = None,
+                     embed: dict | None = None) -> Reduce:
+    """NVIDIA's Generator network (stylegan2-ada-pytorch training/networks.py) holding our G's weights.
+    c_dim: the number of classes recorded (None: G's); embed: the class embedding's tensors (None: G's,
+    {}: none), for the refusals."""
     cfg = G.cfg
+    c_dim, embed = embed_tensors(G, c_dim, embed)
 
     def fc(lin, lr=1.0, activation="linear"):
         return persistent("FullyConnectedLayer", {"weight": lin.weight, "bias": lin.bias}, {}, {}, marker,
@@ -260,23 +281,27 @@ def nvidia_generator(G, marker: Path, conv_clamp=None, synthesis_class="Synthesi
     synthesis = persistent(synthesis_class, {}, {}, blocks, marker, img_resolution=cfg.res, img_channels=cfg.channels,
                            w_dim=cfg.w_dim, block_resolutions=list(cfg.resolutions), num_ws=G.num_ws)
     fcs = {f"fc{i}": fc(f, lr=cfg.mapping_lr_mul, activation="lrelu") for i, f in enumerate(G.mapping_net.fcs)}
-    mapping = persistent("MappingNetwork", {}, {"w_avg": G.w_avg}, fcs, marker, z_dim=cfg.z_dim, c_dim=0,
+    if embed is not None:  # FullyConnectedLayer(c_dim, embed_features), registered before the fcs
+        fcs = {"embed": fc(SimpleNamespace(**embed)), **fcs}
+    mapping = persistent("MappingNetwork", {}, {"w_avg": G.w_avg}, fcs, marker, z_dim=cfg.z_dim, c_dim=c_dim,
                          w_dim=cfg.w_dim, num_ws=G.num_ws, num_layers=cfg.mapping_layers, w_avg_beta=0.998)
-    kwargs = {"z_dim": cfg.z_dim, "c_dim": 0, "w_dim": cfg.w_dim, "img_resolution": cfg.res, "img_channels": 3,
+    kwargs = {"z_dim": cfg.z_dim, "c_dim": c_dim, "w_dim": cfg.w_dim, "img_resolution": cfg.res, "img_channels": 3,
               "mapping_kwargs": easydict(num_layers=cfg.mapping_layers),
               "synthesis_kwargs": easydict(channel_base=cfg.channel_base, channel_max=cfg.channel_max,
                                            num_fp16_res=4, conv_clamp=conv_clamp)}
     return persistent("Generator", {}, {}, {"synthesis": synthesis, "mapping": mapping}, marker, z_dim=cfg.z_dim,
-                      c_dim=0, w_dim=cfg.w_dim, img_resolution=cfg.res, img_channels=3, num_ws=G.num_ws,
+                      c_dim=c_dim, w_dim=cfg.w_dim, img_resolution=cfg.res, img_channels=3, num_ws=G.num_ws,
                       _init_kwargs=kwargs)
 
 
-def write_nvidia(path: Path, G, marker: Path, protocol: int = 3, conv_clamp=None, **kw) -> Path:
-    """A training snapshot as training_loop.py pickles it: G, D, G_ema, augment_pipe, training_set_kwargs."""
+def write_nvidia(path: Path, G, marker: Path, protocol: int = 3, conv_clamp=None, dataset: str = "faces.zip",
+                 **kw) -> Path:
+    """A training snapshot as training_loop.py pickles it: G, D, G_ema, augment_pipe, training_set_kwargs
+    (dataset: its path; use_labels for a conditional G)."""
     net = nvidia_generator(G, marker, conv_clamp, **kw)
     D = persistent("Discriminator", {}, {}, {}, marker, img_resolution=16)
-    snapshot = {"training_set_kwargs": {"class_name": "training.dataset.ImageFolderDataset", "path": "faces.zip",
-                                        "resolution": 16, "use_labels": False},
+    snapshot = {"training_set_kwargs": {"class_name": "training.dataset.ImageFolderDataset", "path": dataset,
+                                        "resolution": 16, "use_labels": G.cfg.c_dim > 0},
                 "G": net, "D": D, "G_ema": net, "augment_pipe": None}
     buf = io.BytesIO()
     Writer(buf, protocol=protocol).dump(snapshot)
@@ -295,12 +320,14 @@ def source_stylegan3(variant: str = "t", seed: int = 0, **kw) -> torch.nn.Module
     return nontrivial_stylegan3({**SG3, **(SG3_R if variant == "r" else {}), **kw}, seed)
 
 
-def nvidia_stylegan3(G, marker: Path, c_dim: int = 0, version: int = 6, init_extra: dict | None = None,
-                     drop: str | None = None, padding_of: dict | None = None) -> Reduce:
+def nvidia_stylegan3(G, marker: Path, c_dim: int | None = None, version: int = 6, init_extra: dict | None = None,
+                     drop: str | None = None, padding_of: dict | None = None, embed: dict | None = None) -> Reduce:
     """NVIDIA's StyleGAN3 Generator (stylegan3 training/networks_stylegan3.py) as its pickle records it, holding
     our G's weights: sizes as numpy int64 arrays, cutoffs as numpy float64, use_fp16 as numpy bool. drop: a
-    tensor left out ("L1.bias"); padding_of: {layer index: padding recorded instead of the real one}."""
+    tensor left out ("L1.bias"); padding_of: {layer index: padding recorded instead of the real one}; c_dim and
+    embed as nvidia_generator takes them."""
     cfg = G.cfg
+    c_dim, embed = embed_tensors(G, c_dim, embed)
 
     def p(name, tensors):
         return {k: v for k, v in tensors.items() if f"{name}.{k}" != drop}
@@ -348,11 +375,11 @@ def nvidia_stylegan3(G, marker: Path, c_dim: int = 0, version: int = 6, init_ext
                            num_fp16_res=4, layer_names=names, _init_kwargs=synthesis_kwargs)
     fcs = {f"fc{i}": fc(f, lr=cfg.mapping_lr_mul, activation="lrelu", name=f"mapping.fc{i}")
            for i, f in enumerate(G.mapping_net.fcs)}
-    if c_dim:
-        fcs["embed"] = fc(torch.nn.Linear(c_dim, cfg.w_dim))
+    if embed is not None:  # self.embed is set before the fcs
+        fcs = {"embed": fc(SimpleNamespace(**embed), name="mapping.embed"), **fcs}
     mapping = persistent("MappingNetwork", {}, {"w_avg": G.w_avg}, fcs, marker, version, z_dim=cfg.z_dim,
                          c_dim=c_dim, w_dim=cfg.w_dim, num_ws=G.num_ws, num_layers=cfg.mapping_layers,
-                         w_avg_beta=0.998, **({} if c_dim else {"embed": None}))
+                         w_avg_beta=0.998, **({} if embed is not None else {"embed": None}))
     kwargs = {"z_dim": cfg.z_dim, "w_dim": cfg.w_dim, "mapping_kwargs": easydict(num_layers=cfg.mapping_layers),
               **synthesis_kwargs, "c_dim": c_dim, "img_resolution": cfg.res, "img_channels": cfg.channels,
               **(init_extra or {})}
@@ -362,13 +389,13 @@ def nvidia_stylegan3(G, marker: Path, c_dim: int = 0, version: int = 6, init_ext
                       img_channels=cfg.channels, num_ws=G.num_ws, _init_kwargs=easydict(**kwargs))
 
 
-def write_nvidia_sg3(path: Path, G, marker: Path, protocol: int = 4, **kw) -> Path:
+def write_nvidia_sg3(path: Path, G, marker: Path, protocol: int = 4, dataset: str = "afhq.zip", **kw) -> Path:
     """A stylegan3 training snapshot (training_loop.py): G, D, G_ema, augment_pipe, training_set_kwargs."""
     net = nvidia_stylegan3(G, marker, **kw)
     D = persistent("Discriminator", {}, {}, {}, marker, img_resolution=G.cfg.res)
     snapshot = {"G": net, "D": D, "G_ema": net, "augment_pipe": None,
-                "training_set_kwargs": easydict(class_name="training.dataset.ImageFolderDataset", path="afhq.zip",
-                                                resolution=G.cfg.res, use_labels=False)}
+                "training_set_kwargs": easydict(class_name="training.dataset.ImageFolderDataset", path=dataset,
+                                                resolution=G.cfg.res, use_labels=G.cfg.c_dim > 0)}
     buf = io.BytesIO()
     Writer(buf, protocol=protocol).dump(snapshot)
     path.write_bytes(buf.getvalue())
@@ -732,7 +759,7 @@ def test_stylegan3_refusals_say_what_and_write_nothing(tmp_path):
         ({"init_extra": {"mapping_kwargs": easydict(num_layers=2, embed_features=4)}}, "unsupported",
          ["mapping_kwargs.embed_features"]),
         ({"version": 7}, "unsupported", ["newer version", "format 7", "up to 6"]),
-        ({"c_dim": 10}, "unsupported", ["conditional", "StyleGAN3"]),
+        ({"c_dim": 10}, "unreadable", ["records c_dim = 10 classes", "no class embedding", "incomplete"]),
         ({"padding_of": {2: (1, 2, 3, 4)}}, "unsupported", ["records padding = [1, 2, 3, 4]", "not supported"]),
     ]
     for kw, kind, words in cases:
@@ -758,3 +785,140 @@ def test_stylegan3_refusals_say_what_and_write_nothing(tmp_path):
     cut = tmp_path / "cut.pkl"
     cut.write_bytes(data[: len(data) // 2])
     assert_refused(cut, w, "unreadable", "truncated or damaged")
+
+
+# ----------------------------------------------------------------------------- class-conditional pickles
+CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def assert_same_class_images(G_src, G_imp, sg3: bool = False, atol=1e-5):
+    """For given z and class: the same ws (an index or its one-hot row alike) and the same images (both render
+    paths; StyleGAN3 also under an input transform); and the class changes the image."""
+    z = torch.randn(3, G_src.z_dim)
+    T = G_src.input_transform(0.1, -0.2, 25.0) if sg3 else None
+    pictures = {}
+    for label in (0, 1, G_src.c_dim - 1):
+        with torch.no_grad():
+            ws = map_z(G_src, z, label, truncation_psi=0.7)
+            assert torch.allclose(ws, map_z(G_imp, z, label, truncation_psi=0.7), atol=1e-6)
+            hot = torch.nn.functional.one_hot(torch.full((3,), label), G_src.c_dim).float()
+            assert torch.allclose(ws, G_imp.mapping(z, hot, truncation_psi=0.7), atol=1e-6)
+            for fast in (False, True):
+                G_src.cfg.fast_inference = G_imp.cfg.fast_inference = fast
+                for transform in ((None, T) if sg3 else (None,)):
+                    kw = {"transform": transform} if sg3 else {}
+                    a, b = G_src.synthesis(ws, **kw), G_imp.synthesis(ws, **kw)
+                    assert (a - b).abs().max() <= atol, ((a - b).abs().max(), label, fast)
+            pictures[label] = b
+    assert (pictures[0] - pictures[1]).abs().mean() > 1e-2  # same z, another class: another image
+
+
+def test_conditional_stylegan2_ada_pickle_imports_with_its_classes(tmp_path):
+    marker = tmp_path / "pickled-source-ran"
+    G = source_stylegan2(conv_clamp=256.0, c_dim=10)
+    src = write_nvidia(tmp_path / "network-snapshot-cifar.pkl", G, marker, protocol=4, conv_clamp=256.0,
+                       dataset="~/datasets/cifar10-32x32.zip")
+    r = import_checkpoint(src, tmp_path / "w", "cifar")
+    assert not marker.exists()
+    assert not {"torch_utils", "dnnlib", "training"} & {m.split(".")[0] for m in sys.modules}
+    meta = json.loads(r.json_path.read_text())
+    assert meta["config"]["c_dim"] == 10 and meta["config"]["class_names"] == CIFAR10
+    assert "named as CIFAR-10's" in meta["train"]["import"]["classes"]
+    G_imp, _ = load_generator(r.json_path)
+    assert G_imp.c_dim == 10 and G_imp.cfg.class_names == CIFAR10
+    assert_same_class_images(G, G_imp)
+    assert_same_images(G, G_imp)  # c=None (the classes in turn) and the noise paths as for unconditional ones
+
+
+def test_conditional_stylegan3_pickle_imports_with_its_classes(tmp_path):
+    marker = tmp_path / "pickled-source-ran"
+    G = source_stylegan3(seed=3, c_dim=3)
+    with torch.no_grad():
+        G.mapping_net.embed.bias.normal_(0, 0.3)
+    src = write_nvidia_sg3(tmp_path / "network-snapshot-afhq.pkl", G, marker, dataset="/data/afhq-512x512.zip")
+    r = import_checkpoint(src, tmp_path / "w", "afhq")
+    assert not marker.exists()
+    meta = json.loads(r.json_path.read_text())
+    assert r.arch == "stylegan3" and meta["config"]["c_dim"] == 3 and "class_names" not in meta["config"]
+    assert "unnamed" in meta["train"]["import"]["classes"]  # AFHQ's labels have no fixed order: indices
+    G_imp, _ = load_generator(r.json_path)
+    assert G_imp.c_dim == 3 and G_imp.cfg.class_names is None
+    assert_same_class_images(G, G_imp, sg3=True)
+
+
+def test_unconditional_imports_record_no_classes(tmp_path):
+    r = import_checkpoint(write_nvidia(tmp_path / "nv.pkl", source_stylegan2(), tmp_path / "ran",
+                                       dataset="cifar10.zip"), tmp_path / "w", "plain")
+    meta = json.loads(r.json_path.read_text())
+    assert "c_dim" not in meta["config"] and "class_names" not in meta["config"]
+    assert "classes" not in meta["train"]["import"]
+
+
+@pytest.mark.parametrize("path, c_dim, use_labels, named", [
+    ("~/datasets/cifar10-32x32.zip", 10, True, True),
+    ("/data/CIFAR-10", 10, True, True),
+    ("C:\\datasets\\cifar_10_train.zip", 10, True, True),
+    ("/data/cifar10/", 10, None, True),            # an image folder; use_labels not recorded
+    ("cifar100-32x32.zip", 10, True, False),        # CIFAR-100 is not CIFAR-10
+    ("cifar10-32x32.zip", 5, True, False),          # a CIFAR-10 subset: its labels' order is unknown
+    ("cifar10-32x32.zip", 10, False, False),
+    ("/runs/cifar10-ablation/faces.zip", 10, True, False),  # only the dataset's own name counts
+    ("", 10, True, False),
+])
+def test_class_names_come_only_from_a_dataset_we_know(path, c_dim, use_labels, named):
+    kwargs = {"path": path} if use_labels is None else {"path": path, "use_labels": use_labels}
+    names, dataset = dataset_class_names(kwargs, c_dim)
+    assert (names == CIFAR10 and dataset == "CIFAR-10") if named else (names is None and dataset is None)
+    assert dataset_class_names({"path": 7}, 10) == (None, None) and list(KNOWN_DATASETS) == ["CIFAR-10"]
+
+
+def test_conditional_refusals_say_what_and_write_nothing(tmp_path):
+    marker, w = tmp_path / "ran", tmp_path / "w"
+    G, plain = source_stylegan2(c_dim=10), source_stylegan2()
+    E = G.mapping_net.embed
+    cases = [  # (the writer's arguments, the generator written, kind, words)
+        ({"c_dim": -1}, G, "unreadable", ["c_dim = -1", "not a number of classes"]),
+        ({"c_dim": "ten"}, G, "unreadable", ["c_dim = 'ten'", "not a number of classes"]),
+        ({"c_dim": 2.5}, G, "unreadable", ["c_dim = 2.5"]),
+        ({"c_dim": MAX_CLASSES + 1}, G, "unsupported", [f"c_dim = {MAX_CLASSES + 1}", f"({MAX_CLASSES})"]),
+        ({"c_dim": 10}, plain, "unreadable", ["records c_dim = 10 classes", "no class embedding", "incomplete"]),
+        ({"c_dim": 0}, G, "unreadable", ["class embedding (mapping.embed)", "c_dim = 0", "inconsistent"]),
+        ({"c_dim": 0, "embed": {"weight": E.weight[:, :1], "bias": E.bias}}, plain, "unreadable",
+         ["mapping.embed", "c_dim = 0"]),
+        ({"embed": {"weight": E.weight[:, :5], "bias": E.bias}}, G, "unreadable",
+         ["mapping.embed.weight is [8, 5]", "10 classes need [8, 10]", "damaged"]),
+        ({"embed": {"weight": E.weight[:4], "bias": E.bias[:4]}}, G, "unsupported",
+         ["4 features where w_dim is 8", "embed_features"]),
+        ({"embed": {"weight": E.weight, "bias": E.bias[:3]}}, G, "unreadable", ["bias is [3]", "needs [8]"]),
+    ]
+    for kw, net, kind, words in cases:
+        assert_refused(write_nvidia(tmp_path / "c.pkl", net, marker, **kw), w, kind, *words)
+    # The places a pickle records c_dim must agree: the mapping network says 3, the Generator 10.
+    buf = io.BytesIO()
+    net = nvidia_generator(G, marker)
+    net.args[0]["state"]["_modules"]["mapping"].args[0]["state"]["c_dim"] = 3
+    Writer(buf, protocol=4).dump({"G_ema": net})
+    (tmp_path / "two.pkl").write_bytes(buf.getvalue())
+    assert_refused(tmp_path / "two.pkl", w, "unreadable", "different numbers of classes", "G_ema.mapping 3")
+    # StyleGAN3: the same checks.
+    G3 = source_stylegan3(c_dim=3)
+    for kw, kind, words in [
+        ({"c_dim": 0}, "unreadable", ["class embedding", "c_dim = 0"]),
+        ({"c_dim": MAX_CLASSES * 10}, "unsupported", ["more than GAN Explorer supports"]),
+        ({"embed": {}}, "unreadable", ["records c_dim = 3 classes", "no class embedding"]),
+        ({"drop": "mapping.embed.bias"}, "unreadable", ["has no mapping.embed.bias", "incomplete"]),
+        ({"embed": {"weight": G3.mapping_net.embed.weight[:, :2], "bias": G3.mapping_net.embed.bias}},
+         "unreadable", ["[8, 2]", "3 classes need [8, 3]"]),
+    ]:
+        assert_refused(write_nvidia_sg3(tmp_path / "c3.pkl", G3, marker, **kw), w, kind, *words)
+    assert not marker.exists()
+
+
+def test_cli_prints_a_conditional_imports_classes(tmp_path, capsys):
+    src = write_nvidia(tmp_path / "c.pkl", source_stylegan2(c_dim=10), tmp_path / "ran", dataset="cifar10.zip")
+    assert cli_main(["import", str(src), "--name", "cifar", "--weights", str(tmp_path / "w")]) == 0
+    assert "10 classes (airplane, automobile," in capsys.readouterr().out
+    G3 = source_stylegan3(c_dim=3)
+    src = write_nvidia_sg3(tmp_path / "c3.pkl", G3, tmp_path / "ran")
+    assert cli_main(["import", str(src), "--name", "afhq", "--weights", str(tmp_path / "w")]) == 0
+    assert "3 classes (unnamed: shown as indices)" in capsys.readouterr().out

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import limits
+from ..models.classes import MAX_CLASSES
 from .latents import KEY_RE, MAX_SEED, PREFIX
 
 FORMAT = 1
@@ -61,6 +62,7 @@ class ImageRecipe:
     alpha: float | None = None                # ProGAN: its fade-in alpha
     extra: dict = field(default_factory=dict)  # tab-specific controls (e.g. interpolation t and mode)
     latents: dict = field(default_factory=dict)  # "@key" -> sha256 of the projected latent (KEY.npy) it used
+    classes: list[int] | None = None          # conditional models: each seed's class, in the order of seeds
     format: int = FORMAT
 
     def to_dict(self) -> dict:
@@ -178,6 +180,10 @@ def from_dict(d) -> ImageRecipe:
     extra = d.get("extra", {})
     if not isinstance(extra, dict):
         raise RecipeError("ImageRecipe field 'extra' must be an object.")
+    classes = _numbers(d, "classes", 0, MAX_CLASSES - 1, whole=True, max_len=64)
+    if classes is not None and len(classes) != len(seeds):
+        raise RecipeError(f"ImageRecipe field 'classes' must give one class per seed ({len(seeds)}); "
+                          f"it gives {len(classes)}.")
     return ImageRecipe(
         tab=tab, model=model, sha256=sha, seeds=seeds,
         truncation_psi=_num(d, "truncation_psi", *PSI_RANGE, default=1.0),
@@ -186,7 +192,7 @@ def from_dict(d) -> ImageRecipe:
         noise_seed=_num(d, "noise_seed", 0, MAX_SEED, whole=True, default=0),
         noise_strength=_numbers(d, "noise_strength", 0.0, 2.0), directions=uses,
         stage=_num(d, "stage", 0, 10, whole=True), alpha=_num(d, "alpha", 0.0, 1.0), extra=extra,
-        latents=dict(latents))
+        latents=dict(latents), classes=classes)
 
 
 def parse(data: bytes | str) -> ImageRecipe:

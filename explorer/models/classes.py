@@ -91,11 +91,19 @@ def one_hot(c, c_dim: int, n: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(c.long().cpu(), c_dim).float()
 
 
+def check_label(G, label: int | None) -> None:
+    """A ValueError sentence unless `label` is one of G's classes (or None)."""
+    if label is None:
+        return
+    if num_classes(G) == 0:
+        raise ValueError("This model is not conditional: it has no classes to choose from.")
+    parse_label(G, label)
+
+
 def map_z(G, z: torch.Tensor, label: int | None = None, **kw) -> torch.Tensor:
     """G.mapping(z, **kw), with every row of a conditional G drawn as class `label` (None: the classes in turn)."""
+    check_label(G, label)
     if num_classes(G) == 0:
-        if label is not None:
-            raise ValueError("This model is not conditional: it has no classes to choose from.")
         return G.mapping(z, **kw)
     c = None if label is None else torch.full((len(z),), int(label), dtype=torch.long)
     return G.mapping(z, c, **kw)

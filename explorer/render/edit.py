@@ -20,6 +20,7 @@ from .. import images, limits
 from ..edit import directions as dirs
 from ..edit.interp import MODES, keyframe_path, walk_strengths
 from ..edit.latents import MAX_SEED, Source, latents_for_seeds
+from ..models.classes import check_label, map_z
 from .grid import GridRequest, Renderer, RenderError, synthesis_kwargs
 from .sources import resolve, source_ws
 from .style import StyleRenderer
@@ -79,9 +80,11 @@ class EditRenderer:
                 raise RenderError(str(err)) from None
         return ws
 
-    def seed_ws(self, G, seed: Source, psi: float, latents: dict | None = None) -> torch.Tensor:
-        """[1, num_ws, D] of a seed or of a projected latent resolved into `latents` (sources.resolve)."""
-        return source_ws(G, seed, latents or {}, psi, None, self.device)
+    def seed_ws(self, G, seed: Source, psi: float, latents: dict | None = None, label: int | None = None
+                ) -> torch.Tensor:
+        """[1, num_ws, D] of a seed (as class `label` for a conditional G) or of a projected latent resolved
+        into `latents` (sources.resolve)."""
+        return source_ws(G, seed, latents or {}, psi, None, self.device, label)
 
     def _draw(self, checkpoint: str, G, meta, ws: torch.Tensor, key: str) -> tuple[torch.Tensor, int]:
         """One image [1, C, r, r] of ws [1, num_ws, D] (noise const); incremental for style-based G."""
@@ -96,12 +99,12 @@ class EditRenderer:
 
     @torch.inference_mode()
     def render(self, checkpoint: str, seed: Source, psi: float, edits: tuple[Edit, ...] = (),
-               key: str = "edit") -> EditImage:
+               key: str = "edit", label: int | None = None) -> EditImage:
         """The seed's (or projected image's) picture with the edits applied (none: the original)."""
         t0 = time.perf_counter()
         checkpoint, latents = resolve(checkpoint, (seed,))
         G, meta = self.model(checkpoint)
-        ws = self.edited_ws(G, self.seed_ws(G, seed, psi, latents), edits)
+        ws = self.edited_ws(G, self.seed_ws(G, seed, psi, latents, label), edits)
         img, ran = self._draw(checkpoint, G, meta, ws, key)
         return EditImage(images.to_uint8(img)[0], (time.perf_counter() - t0) * 1000, ran)
 
@@ -145,9 +148,10 @@ class EditRenderer:
     # --------------------------------------------------------------------- interpolation
     @torch.inference_mode()
     def path(self, checkpoint: str, keys: list[Source], frames: int, mode: str, space: str, psi: float,
-             edits: tuple[Edit, ...] = ()) -> torch.Tensor:
+             edits: tuple[Edit, ...] = (), label: int | None = None) -> torch.Tensor:
         """ws [frames, num_ws, D] through the keyframes (seeds or projected images), interpolated in z or w,
-        edits applied. Draw it with the checkpoint path_checkpoint(checkpoint, keys) names."""
+        edits applied; a conditional model draws the seeds as class `label`. Draw it with the checkpoint
+        path_checkpoint(checkpoint, keys) names."""
         checkpoint, latents = resolve(checkpoint, keys)
         G, _ = self.model(checkpoint)
         if not 2 <= len(keys) <= MAX_KEYS:
@@ -160,26 +164,30 @@ class EditRenderer:
             raise RenderError(f"Interpolate in z or w; got {space!r}.")
         if any(not isinstance(s, str) and not 0 <= s <= MAX_SEED for s in keys):
             raise RenderError(f"Seeds go from 0 to {MAX_SEED}.")
+        try:
+            check_label(G, label)
+        except ValueError as e:
+            raise RenderError(str(e)) from None
         if latents:
-            return self.edited_ws(G, self._source_path(G, keys, latents, frames, mode, space, psi), edits)
+            return self.edited_ws(G, self._source_path(G, keys, latents, frames, mode, space, psi, label), edits)
         z = latents_for_seeds(keys, G.z_dim).to(self.device)           # [K, z_dim]
         if space == "z" or dirs.latent_space(G) == "z":
-            ws = G.mapping(keyframe_path(z, frames, mode), truncation_psi=psi)
+            ws = map_z(G, keyframe_path(z, frames, mode), label, truncation_psi=psi)
         else:  # interpolate untruncated w, then truncate as G.mapping would
-            w = keyframe_path(G.mapping(z)[:, 0], frames, mode)        # [F, D]
+            w = keyframe_path(map_z(G, z, label)[:, 0], frames, mode)  # [F, D]
             ws = w[:, None].repeat(1, G.num_ws, 1)
             if psi != 1.0:
                 ws = G.w_avg.lerp(ws, psi)
         return self.edited_ws(G, ws, edits)
 
     def _source_path(self, G, keys: list[Source], latents: dict, frames: int, mode: str, space: str,
-                     psi: float) -> torch.Tensor:
+                     psi: float, label: int | None = None) -> torch.Tensor:
         """A keyframe path through projected latents and seeds: in w, each ws entry along its own path (a
         w+ latent has one w per entry); in z, for families without a mapping network, through their z."""
         if dirs.latent_space(G) == "w" and space == "z":
             shown = next(k for k in keys if isinstance(k, str))
             raise RenderError(f"{shown} is a projected w latent, which has no z; interpolate in w.")
-        ws = torch.cat([source_ws(G, k, latents, 1.0, None, self.device) for k in keys])  # [K, num_ws, D]
+        ws = torch.cat([source_ws(G, k, latents, 1.0, None, self.device, label) for k in keys])  # [K, num_ws, D]
         if dirs.latent_space(G) == "z":
             return G.mapping(keyframe_path(ws[:, 0], frames, mode), truncation_psi=psi)
         path = torch.stack([keyframe_path(ws[:, j], frames, mode) for j in range(G.num_ws)], dim=1)  # [F, num_ws, D]
@@ -191,13 +199,13 @@ class EditRenderer:
 
     @torch.inference_mode()
     def walk(self, checkpoint: str, seed: Source, psi: float, edit: Edit, frames: int,
-             edits: tuple[Edit, ...] = ()) -> torch.Tensor:
+             edits: tuple[Edit, ...] = (), label: int | None = None) -> torch.Tensor:
         """ws [frames, num_ws, D]: the seed walked along edit's direction from -|strength| to +|strength|."""
         checkpoint, latents = resolve(checkpoint, (seed,))
         G, _ = self.model(checkpoint)
         if not 2 <= frames <= MAX_FRAMES:
             raise RenderError(f"Frames go from 2 to {MAX_FRAMES}; got {frames}.")
-        base = self.edited_ws(G, self.seed_ws(G, seed, psi, latents), edits)
+        base = self.edited_ws(G, self.seed_ws(G, seed, psi, latents, label), edits)
         s = abs(edit.strength)
         return torch.cat([self.edited_ws(G, base, (Edit(edit.vector, t, edit.std, edit.layers),))
                           for t in walk_strengths(s, frames)])

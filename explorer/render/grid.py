@@ -13,6 +13,7 @@ import torch
 from .. import images
 from ..edit.interp import interpolate
 from ..edit.latents import latents_for_seeds, z_from_seed
+from ..models.classes import map_z
 from ..models.contract import trained_growth
 from ..models.progan import stage_resolution
 from ..weights import CheckpointError, load_generator
@@ -31,6 +32,7 @@ class GridRequest:
     cols: int | None = None          # grid columns; None = near-square
     stage: int | None = None         # progressive models: None = the stage the checkpoint reached
     alpha: float | None = None       # progressive models: None = the checkpoint's alpha (1 if stage is given)
+    label: int | None = None         # conditional models: the class every image is drawn as (None: in turn)
 
 
 def synthesis_kwargs(G: torch.nn.Module, meta: dict, req: GridRequest) -> dict:
@@ -104,7 +106,7 @@ class Renderer:
             z = latents_for_seeds(list(req.seeds), G.z_dim).to(self.device)  # [N, z_dim]
             out = []
             for zb in z.split(self.batch):
-                ws = G.mapping(zb, truncation_psi=req.truncation_psi)  # [n, num_ws, w_dim]
+                ws = map_z(G, zb, req.label, truncation_psi=req.truncation_psi)  # [n, num_ws, w_dim]
                 out.append(images.to_uint8(G.synthesis(ws, **kw)))
         except ValueError as e:  # e.g. a stage the model does not have
             raise RenderError(str(e)) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..edit.latents import MAX_SEED, Source, z_from_seed
+from ..models.classes import map_z
 from ..project import store
 from ..project.projector import ws_of
 from .grid import RenderError
@@ -33,8 +34,9 @@ def resolve(checkpoint: str, sources) -> tuple[str, dict[str, store.Latent]]:
 
 
 def source_ws(G, source: Source, latents: dict, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-              device: torch.device | str = "cpu") -> torch.Tensor:
-    """ws [1, num_ws, D] of a seed (through the mapping) or of a resolved projected latent, truncated alike."""
+              device: torch.device | str = "cpu", label: int | None = None) -> torch.Tensor:
+    """ws [1, num_ws, D] of a seed (through the mapping, as class `label` for a conditional G) or of a resolved
+    projected latent (whose w already holds its class), truncated alike."""
     if isinstance(source, str):
         lat = latents[source]
         try:
@@ -45,7 +47,10 @@ def source_ws(G, source: Source, latents: dict, truncation_psi: float = 1.0, tru
     if isinstance(source, bool) or not isinstance(source, int) or not 0 <= source <= MAX_SEED:
         raise RenderError(f"Seeds go from 0 to {MAX_SEED}; got {source!r}.")
     z = z_from_seed(source, G.z_dim)[None].to(device)                              # [1, z_dim]
-    return G.mapping(z, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    try:
+        return map_z(G, z, label, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    except ValueError as e:  # a class the model does not have
+        raise RenderError(str(e)) from None
 
 
 def describe(source: Source) -> str:

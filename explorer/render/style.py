@@ -54,6 +54,8 @@ class StyleRequest:
     noise_strength: tuple[float, ...] | None = None  # one per synthesis layer, 0..2; None = all 1
     translate: tuple[float, float] = (0.0, 0.0)   # StyleGAN3: input translation (x, y) in image widths
     rotate: float = 0.0                           # StyleGAN3: input rotation, degrees counter-clockwise
+    class_a: int | None = None                    # conditional models: the class seed A is drawn as (B's below;
+    class_b: int | None = None                    # the matrix's A rows and B columns likewise)
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,9 @@ class StyleRenderer:
             raise RenderError(f"Translation goes from {t.lo:g} to {t.hi:g} image widths and rotation from "
                               f"{limits.ROTATE.lo:g} to {limits.ROTATE.hi:g} degrees.")
 
-    def _ws(self, G, seed: Source, req: StyleRequest, latents: dict) -> torch.Tensor:
+    def _ws(self, G, seed: Source, req: StyleRequest, latents: dict, label: int | None = None) -> torch.Tensor:
         """[1, num_ws, w_dim], truncated as the request says (each source before mixing, as in the paper)."""
-        return source_ws(G, seed, latents, req.truncation_psi, req.truncation_cutoff, self.renderer.device)
+        return source_ws(G, seed, latents, req.truncation_psi, req.truncation_cutoff, self.renderer.device, label)
 
     def _noise(self, G, req: StyleRequest, noise_seed: int | None = None) -> list[torch.Tensor | None]:
         """One map [1, 1, r, r] (or None) per layer, drawn exactly as G.synthesis would at batch 1."""
@@ -265,8 +267,8 @@ class StyleRenderer:
         mix = req.mix if req.mix is not None else (0.0,) * G.num_ws
         t0 = time.perf_counter()
         noise = self._noise(G, req)
-        ws_a = self._ws(G, req.seed_a, req, latents)
-        ws_b = self._ws(G, req.seed_b, req, latents) if ("b" in slots or any(mix)) else ws_a
+        ws_a = self._ws(G, req.seed_a, req, latents, req.class_a)
+        ws_b = self._ws(G, req.seed_b, req, latents, req.class_b) if ("b" in slots or any(mix)) else ws_a
         shared_ms = (time.perf_counter() - t0) * 1000 / len(slots)  # mapping and noise, split between the slots
         out = {}
         for slot in slots:
@@ -304,7 +306,8 @@ class StyleRenderer:
             raise RenderError(f"Noise seeds {req.noise_seed}..{req.noise_seed + k - 1} run past {MAX_SEED}; "
                               "pick a smaller noise seed.")
         t0 = time.perf_counter()
-        ws_a, ws_b = self._ws(G, req.seed_a, req, latents), self._ws(G, req.seed_b, req, latents)
+        ws_a = self._ws(G, req.seed_a, req, latents, req.class_a)
+        ws_b = self._ws(G, req.seed_b, req, latents, req.class_b)
         ws = mix_ws(ws_a, ws_b, req.mix if req.mix is not None else (0.0,) * G.num_ws).expand(k, -1, -1)
         draws = [self._noise(G, req, req.noise_seed + i) for i in range(k)]
         noise = [None if d[0] is None else torch.cat(d) for d in zip(*draws)]  # per layer [K, 1, r, r]
@@ -326,8 +329,8 @@ class StyleRenderer:
             self._check(G, replace(req, seed_a=s))
         t0 = time.perf_counter()
         mix = req.mix if req.mix is not None else (0.0,) * G.num_ws
-        wa = torch.cat([self._ws(G, s, req, latents) for s in rows])            # [R, num_ws, w_dim]
-        wb = torch.cat([self._ws(G, s, req, latents) for s in cols])            # [C, num_ws, w_dim]
+        wa = torch.cat([self._ws(G, s, req, latents, req.class_a) for s in rows])  # [R, num_ws, w_dim]
+        wb = torch.cat([self._ws(G, s, req, latents, req.class_b) for s in cols])  # [C, num_ws, w_dim]
         cells = torch.cat([mix_ws(wa[i:i + 1].expand(len(cols), -1, -1), wb, mix) for i in range(len(rows))])
         pictures = self._batch(G, torch.cat([wa, wb, cells]), self._noise(G, req),  # the same noise for every tile
                                self.transform(G, req))

@@ -15,7 +15,8 @@ from ..render import RenderError
 from ..render.edit import Edit
 from ..render.sources import describe as describe_source
 from ..weights import ModelEntry
-from . import image_recipe_ui, inputs, latent_ui
+from ..models.classes import describe as describe_class
+from . import class_ui, image_recipe_ui, inputs, latent_ui
 from .common import find_entry, generator, live_picture, offers_psi, psi_value, user_errors
 from .services import Services
 
@@ -88,28 +89,38 @@ def _source(seed, slot_values):
     return latent_ui.source(seed, latent, "Seed")
 
 
+def _label(services: Services, entry: ModelEntry, slot_values) -> int | None:
+    """The class picker's value (after the "from" picker), checked against the model."""
+    raw = slot_values[3 * SLOTS + 1] if len(slot_values) > 3 * SLOTS + 1 else None
+    return class_ui.value(services, entry, raw)
+
+
 def render(services: Services, model: str | None, seed, psi, *slot_values):
     """Handler: (original picture, edited picture, info markdown). slot_values: SLOTS x (direction,
-    strength, range), then the "from" picker's value (the seed, or a projected "@key")."""
+    strength, range), then the "from" picker's value (the seed, or a projected "@key"), then the class
+    picker's (a conditional model's class for a seed)."""
     entry = find_entry(services, model)
     seed = _source(seed, slot_values)
+    label = _label(services, entry, slot_values) if not isinstance(seed, str) else None
     slots = [slot_values[i:i + 3] for i in range(0, 3 * SLOTS, 3)]
     applied = edits(services, entry, slots)
     psi = psi_value(psi, entry)
     with user_errors(RenderError):
-        original = services.edits.render(entry.path, seed, psi, (), key="edit-original")
-        edited = services.edits.render(entry.path, seed, psi, applied)
+        original = services.edits.render(entry.path, seed, psi, (), key="edit-original", label=label)
+        edited = services.edits.render(entry.path, seed, psi, applied, label=label)
     runs = "" if edited.layers_run < 0 else f", {edited.layers_run} synthesis layers re-run"
-    info = (f"{describe_source(seed)} · {len(applied)} direction{'s' if len(applied) != 1 else ''} applied in "
+    what = describe_source(seed) + ("" if label is None else f" ({describe_class(generator(services, entry), label)})")
+    info = (f"{what} · {len(applied)} direction{'s' if len(applied) != 1 else ''} applied in "
             f"{services.edits.space(entry.path)} · edited image in {edited.ms:.1f} ms{runs}")
     return live_picture(original.picture), live_picture(edited.picture), info
 
 
-def open_model(services: Services, model: str | None, slot_values=None, latent=latent_ui.SEED):
+def open_model(services: Services, model: str | None, slot_values=None, latent=latent_ui.SEED, label=None):
     """Handler: direction lists and layer ranges for the model (SLOTS x (direction, strength, range)), the
     finder's layer-range and attribute choices. A model just opened has its most telling saved direction in
     slot 1 at strength 0, so the first drag of that strength moves the picture; with slot_values (SLOTS
-    triples the page shows for this same model) the user's choices are kept where they are still saved."""
+    triples the page shows for this same model) the user's choices are kept where they are still saved.
+    Then the "from" picker and the class picker (a conditional model's classes)."""
     entry = find_entry(services, model)
     saved = saved_directions(services, entry)
     names = [NONE, *saved]
@@ -127,7 +138,7 @@ def open_model(services: Services, model: str | None, slot_values=None, latent=l
                          gr.update(choices=ranges, value=span if span in ranges else ranges[0])]
     return (*slot_updates, gr.update(choices=ranges, value=ranges[0]),
             gr.update(choices=attrs, value=attrs[0] if attrs else None), gr.update(choices=attrs, value=[]),
-            latent_ui.update(entry, latent))
+            latent_ui.update(entry, latent), class_ui.update(entry, label))
 
 
 def _attribute_names(clf) -> list[str]:
@@ -196,14 +207,17 @@ def build_recipe(services: Services, model, seed, psi, *slot_values):
     names = [s[0] for s in slots if s[0] and s[0] != NONE and float(s[1])]  # edits() checked them
     uses = [DirectionUse(n, list(e.vector), e.strength, e.std, list(e.layers) if e.layers else None)
             for n, e in zip(names, applied)]
-    recipe = image_recipe_ui.new_recipe(services, entry, "edit", [_source(seed, slot_values)],
+    source = _source(seed, slot_values)
+    label = _label(services, entry, slot_values) if not isinstance(source, str) else None
+    recipe = image_recipe_ui.new_recipe(services, entry, "edit", [source],
                                         truncation_psi=float(psi) if offers_psi(entry) else 1.0,
-                                  directions=uses)
+                                        directions=uses, classes=class_ui.recipe_classes(label, 1))
     return recipe, render(services, model, seed, psi, *slot_values)[1]
 
 
 def restore(services: Services, r, entry: ModelEntry):
-    """Updates for [model, seed, psi, *SLOTS x (direction, strength, range), from, original, edited, info]."""
+    """Updates for [model, seed, psi, *SLOTS x (direction, strength, range), from, class, original, edited,
+    info]."""
     if len(r.directions) > SLOTS:
         raise gr.Error(f"This recipe applies {len(r.directions)} directions; the tab has {SLOTS} slots.")
     saved = saved_directions(services, entry)
@@ -230,10 +244,11 @@ def restore(services: Services, r, entry: ModelEntry):
             slot_vals += [NONE, 0.0, ranges[(0, G.num_ws)]]
     psi = r.truncation_psi if offers_psi(entry) else 1.0  # image_recipe_ui.psi_note says why
     seed, latent = latent_ui.split(r.seeds[0])
-    shown = render(services, entry.name, seed or 0, psi, *slot_vals, latent)
+    label = class_ui.recipe_class(services, r, entry)
+    shown = render(services, entry.name, seed or 0, psi, *slot_vals, latent, label)
     updates = []
     for i in range(SLOTS):
         updates += [gr.update(choices=names, value=slot_vals[3 * i]), slot_vals[3 * i + 1],
                     gr.update(choices=list(ranges.values()), value=slot_vals[3 * i + 2])]
     return (entry.name, gr.skip() if seed is None else seed, gr.update(value=psi, visible=offers_psi(entry)), *updates,
-            latent_ui.update(entry, latent), *shown)
+            latent_ui.update(entry, latent), class_ui.update(entry, label), *shown)

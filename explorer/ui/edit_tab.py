@@ -12,7 +12,7 @@ import gradio as gr
 
 from .. import limits
 from ..edit.latents import MAX_SEED
-from . import LIVE, image_recipe_ui, latent_ui
+from . import LIVE, class_ui, image_recipe_ui, latent_ui
 from .common import TabHandle, generator, image_output, model_list, offers_psi, psi_control, slider
 from .edit_handlers import (METHODS, NONE, SHOWN, SLOTS, build_recipe, default_model, find, first_if_none,
                             first_name, layer_ranges, open_model, render, restore, saved_directions)
@@ -53,6 +53,7 @@ def _layout(services: Services) -> SimpleNamespace:
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="ed-seed")
             latent = latent_ui.picker("From", "ed-latent")
+            label = class_ui.picker("ed-class")
             psi = slider(limits.PSI, 1.0, label="Truncation ψ", elem_id="ed-psi", visible=offers_psi(entry))
         with gr.Row():
             original = image_output("Original", 256, "ed-original")
@@ -98,7 +99,7 @@ def _layout(services: Services) -> SimpleNamespace:
             find_btn = gr.Button("Find and save", variant="primary", elem_id="ed-find")
             table = gr.Markdown(elem_id="ed-found")
     return SimpleNamespace(
-        seen=seen, model=model, refresh=refresh_btn, seed=seed, latent=latent, psi=psi, original=original, edited=edited, info=info,
+        seen=seen, model=model, refresh=refresh_btn, seed=seed, latent=latent, label=label, psi=psi, original=original, edited=edited, info=info,
         slots=slots, recipe=rec, method=method, k=k, span=span, attribute=attribute, keep=keep, seeds_a=seeds_a,
         seeds_b=seeds_b, name=name, find=find_btn, table=table)
 
@@ -107,21 +108,21 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     """The events: which control calls which handler with what. Sets ui.open_fn, ui.refresh_fn and
     ui.refresh_outputs (what a page load runs)."""
     seen, model, slots = ui.seen, ui.model, ui.slots
-    inputs = [model, ui.seed, ui.psi, *slots, ui.latent]
+    inputs = [model, ui.seed, ui.psi, *slots, ui.latent, ui.label]
     drawn = [ui.original, ui.edited, ui.info]  # what a render draws: the pictures, then their info
     shown = [*drawn, seen.state]
     dir_dropdowns = slots[0::3]
-    opened = [*slots, ui.span, ui.attribute, ui.keep, ui.latent]
+    opened = [*slots, ui.span, ui.attribute, ui.keep, ui.latent, ui.label]
 
     @seen.skipping
     def _render(*args):
         return render(services, *args)
 
-    def _open(m, seed, psi, latent=latent_ui.SEED, slot_values=None):
+    def _open(m, seed, psi, latent=latent_ui.SEED, label=None, slot_values=None):
         if not m:
             return (gr.skip(),) * (len(opened) + len(drawn))
-        ups = open_model(services, m, slot_values, latent)
-        vals = [m, seed, psi, *(u["value"] for u in ups[:3 * SLOTS]), ups[-1]["value"]]
+        ups = open_model(services, m, slot_values, latent, label)
+        vals = [m, seed, psi, *(u["value"] for u in ups[:3 * SLOTS]), ups[-2]["value"], ups[-1]["value"]]
         return (*ups, *render(services, *vals))
 
     @seen.recording
@@ -131,16 +132,19 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         picker = model_list(services, m, fallback=default_model)
         value = picker["value"]
         slot_values, latent = values[:3 * SLOTS], (values[3 * SLOTS] if len(values) > 3 * SLOTS else latent_ui.SEED)
+        label = values[3 * SLOTS + 1] if len(values) > 3 * SLOTS + 1 else None
         kept = list(slot_values) if len(slot_values) == 3 * SLOTS and value == m else None
-        return picker, *_open(value, seed, psi, latent if value == m else latent_ui.SEED, kept)
+        return picker, *_open(value, seed, psi, latent if value == m else latent_ui.SEED, label, kept)
 
     def _find(*args):
         return find(services, *args)
 
-    gr.on([*(s.input for s in slots), ui.psi.input, ui.latent.input, ui.seed.submit, ui.seed.blur], _render,
+    gr.on([*(s.input for s in slots), ui.psi.input, ui.latent.input, ui.label.input, ui.seed.submit, ui.seed.blur],
+          _render,
           [*inputs, seen.state],
           shown, api_name="edit_render", **LIVE)
-    model.input(seen.recording(_open), [model, ui.seed, ui.psi, ui.latent], [*opened, *shown], api_name="edit_select",
+    model.input(seen.recording(_open), [model, ui.seed, ui.psi, ui.latent, ui.label], [*opened, *shown],
+                api_name="edit_select",
                 concurrency_limit=2, trigger_mode="always_last")
     model.change(lambda m: psi_control(services, m), [model], [ui.psi], api_visibility="private",
                  concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh

@@ -9,7 +9,8 @@ import gradio as gr
 from .. import limits
 from ..edit.latents import parse_seeds
 from ..render import GridRequest, RenderError
-from . import LIVE, RENDER, image_recipe_ui, inputs
+from ..models.classes import describe as describe_class
+from . import LIVE, RENDER, class_ui, image_recipe_ui, inputs
 from .common import (TabHandle, find_entry, image_output, offers_psi, psi_control, psi_value, refresh_models, slider,
                      squeeze, user_errors)
 from .import_panel import create_import_panel
@@ -38,17 +39,20 @@ def describe(entry, meta: dict, n: int, ms: float) -> str:
     return " · ".join(parts)
 
 
-def generate(services: Services, model_name: str | None, seeds_text: str, psi: float):
-    """Handler: (grid uint8 [H, W, C], info markdown). Problems become gr.Error sentences."""
+def generate(services: Services, model_name: str | None, seeds_text: str, psi: float, label=None):
+    """Handler: (grid uint8 [H, W, C], info markdown). Problems become gr.Error sentences. `label`: the
+    class a conditional model draws every seed as (ignored by an unconditional one)."""
     entry = find_entry(services, model_name)
     seeds = inputs.seeds(seeds_text, "images per grid", MAX_SEEDS)
     psi = psi_value(psi, entry)
+    label = class_ui.value(services, entry, label)
     with user_errors(ValueError, RenderError):
         t0 = time.perf_counter()
-        grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), psi))
+        grid = services.renderer.render_grid(GridRequest(entry.path, tuple(seeds), psi, label=label))
         ms = (time.perf_counter() - t0) * 1000
-        _, meta = services.renderer.model(entry.path)
-    return squeeze(grid), describe(entry, meta, len(seeds), ms)
+        G, meta = services.renderer.model(entry.path)
+    info = describe(entry, meta, len(seeds), ms)
+    return squeeze(grid), info if label is None else f"{info} · {describe_class(G, label)}"
 
 
 def refresh(services: Services, current: str | None):
@@ -59,20 +63,24 @@ def refresh(services: Services, current: str | None):
 # --- the image recipe ------------------------------------------------------------------------------
 
 
-def build_recipe(services: Services, model, seeds, psi):
-    picture, _ = generate(services, model, seeds, psi)
+def build_recipe(services: Services, model, seeds, psi, label=None):
+    picture, _ = generate(services, model, seeds, psi, label)
     entry = services.find_model(model)
-    return image_recipe_ui.new_recipe(services, entry, "generate", parse_seeds(seeds, MAX_SEEDS),
-                                      truncation_psi=float(psi) if offers_psi(entry) else 1.0), picture
+    seeds = parse_seeds(seeds, MAX_SEEDS)
+    return image_recipe_ui.new_recipe(services, entry, "generate", seeds,
+                                      truncation_psi=float(psi) if offers_psi(entry) else 1.0,
+                                      classes=class_ui.recipe_classes(class_ui.value(services, entry, label),
+                                                                      len(seeds))), picture
 
 
 def restore_recipe(services: Services, r, entry):
-    """Updates for [model, seeds, psi, grid, info]."""
+    """Updates for [model, seeds, psi, class, grid, info]."""
     image_recipe_ui.check_psi(r, limits.PSI)
     seeds = ", ".join(map(str, r.seeds))
     psi = r.truncation_psi if offers_psi(entry) else 1.0
-    return (entry.name, seeds, gr.update(value=psi, visible=offers_psi(entry)),
-            *generate(services, entry.name, seeds, psi))
+    label = class_ui.recipe_class(services, r, entry)
+    return (entry.name, seeds, gr.update(value=psi, visible=offers_psi(entry)), class_ui.update(entry, label),
+            *generate(services, entry.name, seeds, psi, label))
 
 
 # --- layout and wiring -----------------------------------------------------------------------------
@@ -95,34 +103,44 @@ def create_generate_tab(services: Services) -> TabHandle:
                          info="1 = no truncation; towards 0 = closer to the average image",
                          visible=offers_psi(services.find_model(names[0]) if names else None),
                          scale=3, elem_id="gen-psi")
+            label = class_ui.picker("gen-class", scale=2)
             go = gr.Button("Generate", variant="primary", scale=1, min_width=120, elem_id="gen-button")
         grid = image_output("Images", 520, "gen-grid")
         info = gr.Markdown(elem_id="gen-info")
         rec = image_recipe_ui.recipe_row("gen")
         create_import_panel(services, model)
 
-    def _generate(m, s, p):
-        return generate(services, m, s, p)
+    def _generate(m, s, p, c=None):
+        return generate(services, m, s, p, c)
 
     def _refresh(m):
         return refresh(services, m)
 
-    def _generate_if_any(m, s, p):
-        return generate(services, m, s, p) if m else (gr.skip(), gr.skip())
+    def _generate_if_any(m, s, p, c=None):
+        return generate(services, m, s, p, c) if m else (gr.skip(), gr.skip())
 
-    controls, outputs = [model, seeds, psi], [grid, info]
-    gr.on([go.click, seeds.submit, model.input], _generate, controls, outputs, api_name="generate",
-          trigger_mode="always_last", **RENDER)
+    def _controls_for(m, c=None):
+        entry = services.find_model(m) if isinstance(m, str) and m else None
+        return psi_control(services, m), class_ui.update(entry, c)
+
+    controls, outputs = [model, seeds, psi, label], [grid, info]
+    gr.on([go.click, seeds.submit], _generate, controls, outputs, api_name="generate", trigger_mode="always_last",
+          **RENDER)
+    # A picked model lists its classes first, so the grid is drawn with one of them (not the last model's).
+    model.input(_controls_for, [model, label], [psi, label], api_visibility="private", concurrency_limit=None).then(
+        _generate, controls, outputs, api_visibility="private", trigger_mode="always_last", **RENDER)
     psi.input(_generate, controls, outputs, api_name="generate_psi", **LIVE)
-    # Every way a model is chosen (a pick, a page load, Refresh, Open in explorer, a recipe) shows or hides ψ.
-    model.change(lambda m: psi_control(services, m), [model], [psi], api_visibility="private",
-                 concurrency_limit=None)
+    label.input(_generate, controls, outputs, api_name="generate_class", **LIVE)
+    # Every way a model is chosen (a pick, a page load, Refresh, Open in explorer, a recipe) shows or hides ψ
+    # and lists the model's classes (none: the picker hides).
+    model.change(_controls_for, [model, label], [psi, label], api_visibility="private", concurrency_limit=None)
     refresh_btn.click(_refresh, [model], [model, empty], api_name="refresh_models")
     image_recipe_ui.wire(rec, services, "generate", lambda *a: build_recipe(services, *a), controls,
                          lambda r, e: restore_recipe(services, r, e), [*controls, *outputs], "generate")
     # A page load and Open in explorer: rescan the models (a run may have finished since), then draw.
-    opened = ((_refresh, [model], [model, empty]), (_generate_if_any, controls, outputs))
+    opened = ((_refresh, [model], [model, empty]), (_controls_for, [model, label], [psi, label]),
+              (_generate_if_any, controls, outputs))
     return TabHandle("generate", model, on_load=opened, open_model=opened, parts={
-        "model": model, "seeds": seeds, "psi": psi, "button": go, "grid": grid, "info": info, "empty": empty,
+        "model": model, "seeds": seeds, "psi": psi, "label": label, "button": go, "grid": grid, "info": info, "empty": empty,
         "refresh": refresh_btn, "recipe": rec, "generate_fn": _generate, "refresh_fn": _refresh,
         "generate_if_any_fn": _generate_if_any})

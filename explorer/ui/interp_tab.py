@@ -13,7 +13,7 @@ from ..edit.image_recipe import DirectionUse
 from ..render.edit import MAX_FRAMES, MAX_KEYS, Edit
 from ..render import RenderError, display_factor, enlarge
 from ..weights import ModelEntry
-from . import LIVE, image_recipe_ui, inputs
+from . import LIVE, class_ui, image_recipe_ui, inputs
 from .common import (TabHandle, find_entry, generator, image_output, live_picture, model_list, offers_psi,
                      psi_control, psi_value, slider, user_errors)
 from .edit_handlers import NONE, default_model, first_name
@@ -42,9 +42,11 @@ def _edit(services: Services, entry: ModelEntry, name: str | None, strength) -> 
     return Edit(tuple(float(x) for x in d.vector), strength, d.std, None)
 
 
-def path(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength):
-    """-> (entry, ws [F, num_ws, D], seeds, edit or None) for the controls."""
+def path(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, label=None):
+    """-> (entry, ws [F, num_ws, D], seeds, edit or None, class or None) for the controls; `label`: the class
+    a conditional model draws the seeds as."""
     entry = find_entry(services, model)
+    label = class_ui.value(services, entry, label)
     kind = inputs.choice(kind, "The path", KINDS)
     keys = inputs.sources(keys_text, "keyframe seeds", MAX_KEYS, repeats=True)  # "0, 5, 9, 0" loops; "@key" too
     frames = inputs.whole_within(frames, "Frames", limits.PATH_FRAMES)
@@ -54,21 +56,23 @@ def path(services: Services, model, kind, keys_text, space, mode, frames, psi, d
         if kind == "Direction walk":
             if edit is None or not edit.strength:
                 raise gr.Error("A direction walk needs a direction and a strength other than 0.")
-            ws = services.edits.walk(entry.path, keys[0], psi, edit, frames)
+            ws = services.edits.walk(entry.path, keys[0], psi, edit, frames, label=label)
         else:
             if len(keys) < 2:
                 raise gr.Error("Give at least two keyframe seeds, e.g. 0, 5, 9.")
-            ws = services.edits.path(entry.path, keys, frames, mode, space, psi, (edit,) if edit else ())
-    return entry, ws, keys, edit
+            ws = services.edits.path(entry.path, keys, frames, mode, space, psi, (edit,) if edit else (), label)
+    return entry, ws, keys, edit, label
 
 
 def choose(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame,
-           fresh: bool):
-    """Handler: (direction, strength, frame picture, info) for the controls. fresh: the model was just
+           label=None, fresh: bool = False):
+    """Handler: (direction, strength, frame picture, info, class picker) for the controls. fresh: the model was just
     picked, so the direction becomes its first choice at strength 0 (a name kept from another model could
     mean another vector); else the user's direction stays while it is saved. A walk with no direction or a
-    strength of 0 gets the first choice and WALK_STRENGTH, so picking "Direction walk" walks at once."""
+    strength of 0 gets the first choice and WALK_STRENGTH, so picking "Direction walk" walks at once. The class
+    picker lists this model's classes (kept while it has the one picked)."""
     entry = find_entry(services, model)
+    classes = class_ui.update(entry, label)
     saved = dirs.load_directions(entry.path, generator(services, entry).w_dim)
     names = [d.name for d in saved]
     if fresh or not isinstance(direction, str) or direction not in [NONE, *names]:
@@ -76,25 +80,30 @@ def choose(services: Services, model, kind, keys_text, space, mode, frames, psi,
     if kind == "Direction walk":
         direction = first_name(saved) if direction == NONE else direction
         strength = WALK_STRENGTH if isinstance(strength, (int, float)) and strength == 0 else strength
-    shown = preview(services, entry.name, kind, keys_text, space, mode, frames, psi, direction, strength, frame)
-    return gr.update(choices=[NONE, *names], value=direction), strength, *shown
+    shown = preview(services, entry.name, kind, keys_text, space, mode, frames, psi, direction, strength, frame,
+                    classes["value"])
+    return gr.update(choices=[NONE, *names], value=direction), strength, *shown, classes
 
 
-def preview(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame):
+def preview(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, frame,
+            label=None):
     """Handler: (frame picture, info)."""
-    entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    entry, ws, keys, _, label = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength,
+                                     label)
     i = inputs.whole(frame, "Frame", 0, MAX_FRAMES)
     i = min(i, ws.shape[0] - 1)
     with user_errors(RenderError):
         im = services.edits.frame(services.edits.path_checkpoint(entry.path, keys), ws, i)
     where = "walk" if kind == "Direction walk" else f"{mode} in {services.edits.space(entry.path) if space == 'w' else 'z'}"
-    return live_picture(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where} · {im.ms:.1f} ms"
+    drawn = "" if label is None else f" · class {class_ui.choices(entry)[label][0]}"
+    return live_picture(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where}{drawn} · {im.ms:.1f} ms"
 
 
 def export(services: Services, fmt: str, model, kind, keys_text, space, mode, frames, psi, direction, strength,
-           fps, progress=None):
+           fps, label=None, progress=None):
     """Handler: the path written as a GIF or an MP4 under Services.export_path; (file path, info)."""
-    entry, ws, keys, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+    entry, ws, keys, _, _ = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength,
+                                 label)
     fps = inputs.within(fps, "Frames per second", limits.FPS)
     side = entry.res * display_factor(entry.res)  # each exported frame is side x side pixels, held in memory
     most = max(2, limits.EXPORT_PIXELS // side**2)
@@ -117,21 +126,23 @@ def export(services: Services, fmt: str, model, kind, keys_text, space, mode, fr
 
 
 def build_recipe(services: Services, model, kind, keys_text, space, mode, frames, psi, direction, strength, fps,
-                 frame):
-    entry, ws, keys, edit = path(services, model, kind, keys_text, space, mode, frames, psi, direction, strength)
+                 frame, label=None):
+    entry, ws, keys, edit, label = path(services, model, kind, keys_text, space, mode, frames, psi, direction,
+                                        strength, label)
     inputs.within(fps, "Frames per second", limits.FPS)
     uses = [DirectionUse(direction, list(edit.vector), edit.strength, edit.std, None)] if edit else []
     recipe = image_recipe_ui.new_recipe(
         services, entry, "interpolate", keys, truncation_psi=float(psi) if offers_psi(entry) else 1.0,
         directions=uses,
         extra={"kind": kind, "space": space, "mode": mode, "frames": int(frames), "fps": float(fps),
-               "frame": min(int(frame), ws.shape[0] - 1)})
+               "frame": min(int(frame), ws.shape[0] - 1)}, classes=class_ui.recipe_classes(label, len(keys)))
     return recipe, preview(services, model, kind, keys_text, space, mode, frames, psi, direction, strength,
-                           frame)[0]
+                           frame, label)[0]
 
 
 def restore(services: Services, r, entry: ModelEntry):
-    """Updates for [model, kind, keys, space, mode, frames, psi, direction, strength, fps, frame, picture, info]."""
+    """Updates for [model, kind, keys, space, mode, frames, psi, direction, strength, fps, frame, class, picture,
+    info]."""
     x = r.extra
     kind, space, mode = x.get("kind"), x.get("space"), x.get("mode")
     if kind not in KINDS or space not in ("z", "w") or mode not in MODES:
@@ -156,11 +167,12 @@ def restore(services: Services, r, entry: ModelEntry):
         direction, strength = u.name, u.strength
     keys = ", ".join(map(str, r.seeds))
     psi = r.truncation_psi if offers_psi(entry) else 1.0  # image_recipe_ui.psi_note says why
-    shown = preview(services, entry.name, kind, keys, space, mode, frames, psi, direction, strength, frame)
+    label = class_ui.recipe_class(services, r, entry)
+    shown = preview(services, entry.name, kind, keys, space, mode, frames, psi, direction, strength, frame, label)
     names = [NONE, *(d.name for d in dirs.load_directions(entry.path, G.w_dim))]
     return (entry.name, kind, keys, space, mode, int(frames), gr.update(value=psi, visible=offers_psi(entry)),
             gr.update(choices=names, value=direction), strength, fps, gr.update(maximum=int(frames) - 1, value=frame),
-            *shown)
+            class_ui.update(entry, label), *shown)
 
 
 # --- layout and wiring ---------------------------------------------------------------------------
@@ -198,6 +210,7 @@ def create_interp_tab(services: Services) -> TabHandle:
                                     allow_custom_value=True)
             strength = slider(limits.DIRECTION_STRENGTH, 0.0, label="Strength (std); a walk goes from −|s| to +|s|",
                               elem_id="ip-strength")
+            label = class_ui.picker("ip-class")
         frame = gr.Slider(0, 47, value=0, step=1, label="Preview frame", elem_id="ip-frame")
         with gr.Row():
             picture = image_output("Frame", 256, "ip-picture")
@@ -227,7 +240,7 @@ def create_interp_tab(services: Services) -> TabHandle:
         return gr.update(maximum=n - 1, value=min(inputs.whole(f, "Frame", 0, MAX_FRAMES), n - 1))
 
     def _open(*args):  # a model picked: its own first direction
-        return choose(services, *args, fresh=True) if args[0] else (gr.skip(),) * 4
+        return choose(services, *args, fresh=True) if args[0] else (gr.skip(),) * 5
 
     def _kind(*args):  # a walk picked: a direction and a strength, so it walks at once
         return choose(services, *args, fresh=False)
@@ -236,29 +249,32 @@ def create_interp_tab(services: Services) -> TabHandle:
         picker = model_list(services, m, fallback=default_model)
         value = picker["value"]
         if not value:
-            return (picker, *(gr.skip(),) * 4)
+            return (picker, *(gr.skip(),) * 5)
         return (picker, *choose(services, value, *rest, fresh=value != m))
 
-    gr.on([frame.input, strength.input, psi.input, space.input, mode.input, direction.input,
-           keys.submit], _preview, [*controls, frame], shown, api_name="interp_preview", **LIVE)
-    kind.input(_kind, [*controls, frame], [direction, strength, *shown], api_visibility="private", **LIVE)
+    # The class picker comes last in every input list, after the inputs the endpoints took before it.
+    gr.on([frame.input, strength.input, psi.input, space.input, mode.input, direction.input, label.input,
+           keys.submit], _preview, [*controls, frame, label], shown, api_name="interp_preview", **LIVE)
+    kind.input(_kind, [*controls, frame, label], [direction, strength, *shown, label], api_visibility="private",
+               **LIVE)
     frames.input(_frames, [frames, frame], [frame], api_visibility="private", **LIVE).then(
-        _preview, [*controls, frame], shown, api_visibility="private", **LIVE)
-    open_inputs = [*controls, frame]
-    opened = [direction, strength, *shown]
+        _preview, [*controls, frame, label], shown, api_visibility="private", **LIVE)
+    open_inputs = [*controls, frame, label]
+    opened = [direction, strength, *shown, label]
     model.input(_open, open_inputs, opened, api_name="interp_select", concurrency_limit=2)
     model.change(lambda m: psi_control(services, m), [model], [psi], api_visibility="private",
                  concurrency_limit=None)  # every way a model is chosen: a pick, a page load, Refresh
     refresh_btn.click(_refresh, open_inputs, [model, *opened], api_name="interp_refresh", concurrency_limit=2)
-    gif_btn.click(_gif, [*controls, fps], [video, export_info], api_name="interp_gif", concurrency_limit=1)
-    mp4_btn.click(_mp4, [*controls, fps], [video, export_info], api_name="interp_mp4", concurrency_limit=1)
-    image_recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a), [*controls, fps, frame],
-                         lambda r, e: restore(services, r, e), [*controls, fps, frame, *shown], "interp")
+    gif_btn.click(_gif, [*controls, fps, label], [video, export_info], api_name="interp_gif", concurrency_limit=1)
+    mp4_btn.click(_mp4, [*controls, fps, label], [video, export_info], api_name="interp_mp4", concurrency_limit=1)
+    image_recipe_ui.wire(rec, services, "interpolate", lambda *a: build_recipe(services, *a),
+                         [*controls, fps, frame, label], lambda r, e: restore(services, r, e),
+                         [*controls, fps, frame, label, *shown], "interp")
     # A page load: rescan the models; a model still listed keeps the user's direction.
     on_load = ((_refresh, open_inputs, [model, *opened]),)
     return TabHandle("interpolate", model, on_load=on_load, latent=keys, latent_value=lambda key: f"{key}, 0, 1",
                      open_latent=on_load, parts={
         "model": model, "kind": kind, "keys": keys, "space": space, "mode": mode, "frames": frames, "fps": fps,
-        "psi": psi, "direction": direction, "strength": strength, "frame": frame, "picture": picture, "info": info,
+        "psi": psi, "direction": direction, "strength": strength, "label": label, "frame": frame, "picture": picture, "info": info,
         "gif": gif_btn, "mp4": mp4_btn, "file": video, "export_info": export_info, "recipe": rec,
         "refresh": refresh_btn, "open_inputs": open_inputs, "refresh_fn": _refresh, "refresh_outputs": opened})

@@ -18,7 +18,7 @@ from ..render import RenderError, display_factor, enlarge
 from ..render.sources import describe as describe_source
 from ..render.style import MAX_MATRIX_SEEDS, StyleModel, StyleRequest
 from ..weights import ModelEntry
-from . import image_recipe_ui, inputs, latent_ui
+from . import class_ui, image_recipe_ui, inputs, latent_ui
 from .common import live_picture, pick_entry, refresh_models, squeeze, user_errors
 from .services import Services
 
@@ -51,13 +51,15 @@ class Controls:
     translate_x: float = 0.0               # StyleGAN3's input transform: image widths, image widths, degrees
     translate_y: float = 0.0
     rotate: float = 0.0
+    class_a: int | None = None             # a conditional model's class for A and for B (None: class 0)
+    class_b: int | None = None
 
     @classmethod
     def from_args(cls, args) -> "Controls":
         m, a, b, *rest = args
         mix, (psi, cutoff, mode, nseed) = rest[:MAX_WS], rest[MAX_WS:MAX_WS + 4]
         strengths, tail = rest[MAX_WS + 4:MAX_WS + 4 + MAX_LAYERS], rest[MAX_WS + 4 + MAX_LAYERS:]
-        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths), *tail[:5])
+        return cls(m, a, b, list(mix), psi, cutoff, mode, nseed, list(strengths), *tail[:7])
 
 
 def stylegan_models(services: Services) -> list[ModelEntry]:
@@ -93,7 +95,9 @@ def _request(services: Services, c: Controls) -> tuple[ModelEntry, StyleModel, S
                        _whole(c.noise_seed, "Noise seed", 0, MAX_SEED), tuple(strengths),
                        (inputs.within(c.translate_x, "Translate x", limits.TRANSLATE),
                         inputs.within(c.translate_y, "Translate y", limits.TRANSLATE)),
-                       inputs.within(c.rotate, "Rotate", limits.ROTATE))
+                       inputs.within(c.rotate, "Rotate", limits.ROTATE),
+                       class_ui.value(services, entry, c.class_a, "Class A"),
+                       class_ui.value(services, entry, c.class_b, "Class B"))
     if not sm.transform:  # only StyleGAN3 moves its input; the sliders are hidden for the others
         req = replace(req, translate=(0.0, 0.0), rotate=0.0)
     return entry, sm, req
@@ -123,10 +127,12 @@ def render(services: Services, c: Controls):
     return live_picture(out["a"].picture), live_picture(out["mix"].picture), live_picture(out["b"].picture), info
 
 
-def select_model(services: Services, model_name: str | None, latent_a=latent_ui.SEED, latent_b=latent_ui.SEED) -> list:
+def select_model(services: Services, model_name: str | None, latent_a=latent_ui.SEED, latent_b=latent_ui.SEED,
+                 class_a=None, class_b=None) -> list:
     """Handler: updates for the MAX_WS mix sliders, MAX_LAYERS strength sliders, the cutoff slider, the
-    preset buttons (shown and labelled for this model's style inputs and layers) and the A and B pickers
-    (this model's projected images; the ones given are kept while listed)."""
+    preset buttons (shown and labelled for this model's style inputs and layers), the A and B pickers
+    (this model's projected images; the ones given are kept while listed), the StyleGAN3 transform sliders,
+    the no-noise note, and the A and B class pickers (a conditional model's classes; the ones given kept)."""
     entry = _entry(services, model_name)
     sm = _describe(services, entry)
     mix = [gr.update(visible=i < sm.num_ws, label=f"w{i} · {sm.ws_resolutions[i]}×{sm.ws_resolutions[i]}"
@@ -138,7 +144,8 @@ def select_model(services: Services, model_name: str | None, latent_a=latent_ui.
                for p in PRESETS]
     shifts = [gr.update(visible=sm.transform) for _ in range(3)]
     note = gr.update(value=NO_NOISE if not sm.noise else "", visible=not sm.noise)
-    return [*mix, *noise, cutoff, *presets, *latent_ui.updates(entry, latent_a, latent_b), *shifts, note]
+    return [*mix, *noise, cutoff, *presets, *latent_ui.updates(entry, latent_a, latent_b), *shifts, note,
+            *class_ui.updates(entry, class_a, class_b)]
 
 
 def apply_preset(services: Services, preset: str, c: Controls):
@@ -199,7 +206,7 @@ def matrix(services: Services, c: Controls, rows_text: str, cols_text: str, pres
         ms = (time.perf_counter() - t0) * 1000
     used = {x: latent_ui.store.load(entry.path, x).sha256 for x in rows + cols if isinstance(x, str)}
     recipe = {"kind": "style-mixing-matrix", "model": entry.name, "rows_seed_a": rows, "cols_seed_b": cols,
-              "latents": used,
+              "latents": used, **({} if req.class_a is None else {"class_a": req.class_a, "class_b": req.class_b}),
               "preset": preset, "mix": weights, "truncation_psi": req.truncation_psi,
               "truncation_cutoff": req.truncation_cutoff, "noise_mode": req.noise_mode, "noise_seed": req.noise_seed,
               "noise_strength": list(req.noise_strength)}
@@ -226,7 +233,8 @@ def build_recipe(services: Services, c: Controls):
                                       mix=list(req.mix), noise_mode=req.noise_mode, noise_seed=req.noise_seed,
                                       noise_strength=list(req.noise_strength),
                                       extra={"translate": list(req.translate), "rotate": req.rotate}
-                                      if any(req.translate) or req.rotate else {}), picture
+                                      if any(req.translate) or req.rotate else {},
+                                      classes=None if req.class_a is None else [req.class_a, req.class_b]), picture
 
 
 def restore_recipe(services: Services, r, entry: ModelEntry):
@@ -244,7 +252,8 @@ def restore_recipe(services: Services, r, entry: ModelEntry):
     if cutoff > sm.num_ws:
         raise gr.Error(f"The recipe's truncation cutoff {cutoff} is beyond this model's {sm.num_ws} style inputs.")
     a, b = r.seeds
-    ups = select_model(services, entry.name, latent_ui.split(a)[1], latent_ui.split(b)[1])
+    class_a, class_b = class_ui.recipe_class(services, r, entry, 0), class_ui.recipe_class(services, r, entry, 1)
+    ups = select_model(services, entry.name, latent_ui.split(a)[1], latent_ui.split(b)[1], class_a, class_b)
     for i, v in enumerate(mix + [0.0] * (MAX_WS - sm.num_ws)):
         ups[i]["value"] = v
     for i, v in enumerate(strengths + [1.0] * (MAX_LAYERS - sm.num_layers)):
@@ -254,8 +263,8 @@ def restore_recipe(services: Services, r, entry: ModelEntry):
     tx, ty = r.extra.get("translate", [0.0, 0.0]) if isinstance(r.extra.get("translate"), list) else [0.0, 0.0]
     rot = r.extra.get("rotate", 0.0)
     c = Controls(entry.name, seed_a or 0, seed_b or 0, mix, r.truncation_psi, cutoff, r.noise_mode, r.noise_seed,
-                 strengths, latent_a, latent_b, tx, ty, rot)
+                 strengths, latent_a, latent_b, tx, ty, rot, class_a, class_b)
     for i, v in enumerate((tx, ty, rot)):
-        ups[-4 + i]["value"] = v
+        ups[-6 + i]["value"] = v  # the transform sliders, before the noise note and the two class pickers
     return (entry.name, gr.skip() if seed_a is None else seed_a, gr.skip() if seed_b is None else seed_b,
             r.truncation_psi, r.noise_mode, r.noise_seed, *ups, *render(services, c))

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import limits
 from ..edit.latents import MAX_SEED
 from ..edit.mixing import PRESETS
-from . import LIVE, image_recipe_ui, latent_ui
+from . import LIVE, class_ui, image_recipe_ui, latent_ui
 from .common import TabHandle, image_output, slider
 from .services import Services
 from .shown import Shown
@@ -55,6 +55,9 @@ def _layout(services: Services) -> SimpleNamespace:
         with gr.Row():
             latent_a = latent_ui.picker("A from", "sg-latent-a")
             latent_b = latent_ui.picker("B from", "sg-latent-b")
+        with gr.Row():
+            class_a = class_ui.picker("sg-class-a", "Class A")
+            class_b = class_ui.picker("sg-class-b", "Class B")
         with gr.Row():
             img_a = image_output("Seed A", 256, "sg-a")
             img_mix = image_output("Mix", 256, "sg-mix")
@@ -116,7 +119,7 @@ def _layout(services: Services) -> SimpleNamespace:
         matrix_info = gr.Markdown(elem_id="sg-matrix-info")
     return SimpleNamespace(
         seen=seen, model=model, empty=empty, refresh=refresh_btn, seed_a=seed_a, seed_b=seed_b, latent_a=latent_a,
-        latent_b=latent_b, tx=tx, ty=ty, rotate=rot, noise_note=noise_note, random_a=rand_a,
+        latent_b=latent_b, class_a=class_a, class_b=class_b, tx=tx, ty=ty, rotate=rot, noise_note=noise_note, random_a=rand_a,
         random_b=rand_b, image_a=img_a, image_mix=img_mix, image_b=img_b, info=info, recipe=rec, presets=preset_btns,
         preset_name=preset_name, mix=mix, psi=psi, cutoff=cutoff, noise_mode=noise_mode, noise_seed=noise_seed,
         strengths=strengths, k=k, variation_button=var_btn, variation=var_img, heat=heat_img, variation_info=var_info,
@@ -129,10 +132,11 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
     ui.refresh_open_fn (what a page load and Open in explorer run)."""
     seen, mix, strengths, presets = ui.seen, ui.mix, ui.strengths, ui.presets
     inputs = [ui.model, ui.seed_a, ui.seed_b, *mix, ui.psi, ui.cutoff, ui.noise_mode, ui.noise_seed, *strengths,
-              ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate]
+              ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate, ui.class_a, ui.class_b]
     drawn = [ui.image_a, ui.image_mix, ui.image_b, ui.info]  # what a render draws: the pictures, then their info
     shown = [*drawn, seen.state]
-    layout = [*mix, *strengths, ui.cutoff, *presets, ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate, ui.noise_note]
+    layout = [*mix, *strengths, ui.cutoff, *presets, ui.latent_a, ui.latent_b, ui.tx, ui.ty, ui.rotate, ui.noise_note,
+              ui.class_a, ui.class_b]
 
     @seen.skipping
     def _render(*args):
@@ -161,8 +165,9 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         c = Controls.from_args(args)
         if not c.model:
             return (gr.skip(),) * (len(layout) + len(drawn))
-        updates = select_model(services, c.model, c.latent_a, c.latent_b)
+        updates = select_model(services, c.model, c.latent_a, c.latent_b, c.class_a, c.class_b)
         c.cutoff = None
+        c.class_a, c.class_b = updates[-2]["value"], updates[-1]["value"]  # this model's classes, not the last one's
         return (*updates, *render(services, c))
 
     @seen.recording
@@ -171,7 +176,7 @@ def _wire(services: Services, ui: SimpleNamespace) -> None:
         return (model_upd, empty_upd, *_open(model_upd["value"], *args[1:]))
 
     gr.on([*(s.input for s in mix + strengths), ui.psi.input, ui.cutoff.input, ui.noise_mode.input, ui.latent_a.input,
-           ui.latent_b.input, ui.tx.input, ui.ty.input, ui.rotate.input, ui.seed_a.submit,
+           ui.latent_b.input, ui.class_a.input, ui.class_b.input, ui.tx.input, ui.ty.input, ui.rotate.input, ui.seed_a.submit,
            ui.seed_a.blur, ui.seed_b.submit, ui.seed_b.blur, ui.noise_seed.submit, ui.noise_seed.blur],
           _render, [*inputs, seen.state], shown, api_name="style_render", **LIVE)
     # Each button applies its own preset. The public endpoint (the first button's) takes the preset's name as

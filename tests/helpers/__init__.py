@@ -104,13 +104,18 @@ TINY_STYLEGAN_NAME = "tiny-stylegan2"   # variant "modulated" in app_stylegan_di
 TINY_STYLEGAN1_NAME = "tiny-stylegan"   # variant "adain"
 
 
-def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modulated", seed: int = 0) -> Path:
+TINY_CONDITIONAL_NAME = "tiny-cond-stylegan2"  # a StyleGAN2 of 3 named classes (make_tiny_stylegan_checkpoint)
+TINY_CLASSES = ["circle", "square", "star"]
+
+
+def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modulated", seed: int = 0,
+                                  classes: list[str] | None = None) -> Path:
     """Write `stem`.safetensors + `stem`.json: an untrained 16 px RGB StyleGAN (variant "adain") or
     StyleGAN2 ("modulated"), weights from `seed`; 6 style inputs (4, 4, 8, 8, 16, 16).
 
     An untrained G has noise scales of 0 and w_avg = 0, which would hide noise and truncation:
     both get non-zero values here. Should the images come out flat (uint8 std < 30), the toRGB
-    weights are scaled up until they are not."""
+    weights are scaled up until they are not. With `classes`, a conditional model of those named classes."""
     import numpy as np
 
     from explorer.images import to_uint8
@@ -118,6 +123,8 @@ def make_tiny_stylegan_checkpoint(stem: str | os.PathLike, variant: str = "modul
     from explorer.weights import save_generator
 
     config = dict(TINY_STYLEGAN_MODEL, variant=variant)
+    if classes:
+        config.update(c_dim=len(classes), class_names=list(classes))
     torch.manual_seed(seed)
     G = build_generator("stylegan", config).eval()
     z = torch.randn(4, config["z_dim"])

@@ -37,8 +37,8 @@ import gradio as gr
 import httpx
 import numpy as np
 import pytest
-from helpers import (REPO, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, make_tiny_checkpoint,
-                      make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
+from helpers import (REPO, TINY_CLASSES, TINY_CONDITIONAL_NAME, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME,
+                     make_tiny_checkpoint, make_tiny_progan_checkpoint, make_tiny_stylegan_checkpoint)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' 
 # Every public endpoint, by api_name. A new one makes test_every_public_endpoint_is_fuzzed fail until it
 # is added here (and, if the generic strategies do not fit its inputs, given an entry in COSTLY).
 ENDPOINTS = (
-    "import_checkpoint", "generate", "generate_psi", "refresh_models", "generate_recipe_save",
+    "import_checkpoint", "generate", "generate_psi", "generate_class", "refresh_models", "generate_recipe_save",
     "generate_recipe_load", "progan_render", "progan_strip", "progan_interp", "progan_select", "progan_refresh",
     "progan_recipe_save", "progan_recipe_load", "style_render", "style_preset", "style_random_a", "style_random_b",
     "style_variation", "style_matrix", "style_select", "style_refresh", "style_recipe_save", "style_recipe_load",
@@ -207,6 +207,7 @@ def make_root(root: Path, tmp: Path) -> Fuzz:
     make_tiny_checkpoint(weights / TINY_NAME)
     make_tiny_progan_checkpoint(weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(weights / TINY_STYLEGAN_NAME)
+    make_tiny_stylegan_checkpoint(weights / TINY_CONDITIONAL_NAME, classes=TINY_CLASSES)  # its class pickers too
     done = runs / "done"
     (done / "snapshots").mkdir(parents=True)
     make_tiny_checkpoint(done / "snapshots" / "snapshot-000001", train={"kimg": 1.0, "data": "faces",
@@ -225,7 +226,7 @@ def make_root(root: Path, tmp: Path) -> Fuzz:
     canary = root / "canary.txt"
     canary.write_text("canary: nothing may read or write this file")
     os.utime(canary, (1_000_000_000, time.time()))  # atime < mtime: the next read moves atime (relatime)
-    names = [TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, "run: done", "done", "busy"]
+    names = [TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN_NAME, TINY_CONDITIONAL_NAME, "run: done", "done", "busy"]
     return Fuzz(root, tmp, names, files, stand_in, _tree(root))
 
 
@@ -583,7 +584,7 @@ def test_nan_from_a_raw_client_is_refused(server):
     for api, data in (("generate", [TINY_NAME, "0-3", math.nan]), ("progan_render", [TINY_PROGAN_NAME, "0", 1, math.nan]),
                       # "seed": the From picker; the last None: the session's record of the pictures shown (a
                       # gr.State; the page sends null)
-                      ("edit_render", [TINY_NAME, 0, math.nan] + ["(none)", 0.0, None] * 8 + ["seed", None]),
+                      ("edit_render", [TINY_NAME, 0, math.nan] + ["(none)", 0.0, None] * 8 + ["seed", 0, None]),
                       ("interp_preview", [TINY_NAME, "Keyframes", "0, 1", "w", "linear", 4, math.nan, "(none)", 0.0, 0]),
                       ("metrics_measure", [TINY_NAME, ["kid"], math.nan, ["lite0"]]),
                       ("train_snapshot", ["done", math.nan])):

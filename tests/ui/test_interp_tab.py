@@ -113,7 +113,7 @@ def test_picking_a_walk_fills_its_direction_and_strength(services):
     """A walk picked with "(none)" and strength 0 gets the model's first direction and WALK_STRENGTH; a model
     picked gets its own first direction at strength 0, a keyframe path keeps the user's choice."""
     rest = ["3", "w", "spherical", 5, 1.0]
-    d, s, picture, info = it.choose(services, TINY_STYLEGAN_NAME, "Direction walk", *rest, it.NONE, 0.0, 0, fresh=False)
+    d, s, picture, info, _ = it.choose(services, TINY_STYLEGAN_NAME, "Direction walk", *rest, it.NONE, 0.0, 0, fresh=False)
     assert d["value"] == "pca #0" and s == it.WALK_STRENGTH and "walk" in info
     assert np.array_equal(picture, it.preview(services, *_controls(kind="Direction walk", keys="3", frames=5,
                                                                   direction="pca #0", strength=2.0), 0)[0])

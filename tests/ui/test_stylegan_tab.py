@@ -101,6 +101,8 @@ def test_the_info_says_which_layers_were_run_again(app_stylegan_services):
 ])
 def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services, name, ws_res, noise_res):
     updates = select_model(app_stylegan_services, name)
+    *updates, class_a, class_b = updates  # an unconditional model: both class pickers hidden, with no classes
+    assert [(u["visible"], u["choices"]) for u in (class_a, class_b)] == [(False, [])] * 2
     mix, noise, cutoff, presets = updates[:MAX_WS], updates[MAX_WS:MAX_WS + MAX_LAYERS], updates[-12], updates[-11:-6]
     assert [u["visible"] for u in mix] == [True] * len(ws_res) + [False] * (MAX_WS - len(ws_res))
     assert [u["label"] for u in mix[:len(ws_res)]] == [f"w{i} · {r}×{r}" for i, r in enumerate(ws_res)]
@@ -242,11 +244,12 @@ def png(path) -> np.ndarray:
 
 
 def args(model=TINY_STYLEGAN_NAME, seed_a=3, seed_b=7, mix=None, psi=1.0, cutoff=6, mode="const", noise_seed=0,
-         strengths=None, latent_a="seed", latent_b="seed", tx=0.0, ty=0.0, rotate=0.0) -> list:
+         strengths=None, latent_a="seed", latent_b="seed", tx=0.0, ty=0.0, rotate=0.0, class_a=0, class_b=0) -> list:
     """The style_render inputs in order, as the page sends them. The cutoff defaults to the tiny models'
     6 style inputs: once style_select has opened a model, the session's cutoff slider ends there."""
     return [model, seed_a, seed_b, *(list(mix or []) + [0.0] * MAX_WS)[:MAX_WS], psi, cutoff, mode, noise_seed,
-            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b, tx, ty, rotate]
+            *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b, tx, ty, rotate, class_a,
+            class_b]
 
 
 @pytest.fixture(scope="module")

@@ -221,3 +221,42 @@ def test_an_unavailable_builtin_dataset_is_labelled_with_its_fix_and_never_the_d
     choices, default, note = dataset_choices(allow_server_paths=True)
     assert ("mnist (unavailable)", "mnist") in choices and (FOLDER, FOLDER) in choices
     assert default == "faces" and "**mnist** is unavailable here" in note and "git checkout" in note
+
+
+def _cond_form(recipe: str, data: str = "mnist", conditional=True) -> list:
+    """The Train tab's inputs for `recipe` with the Conditional box (last in the form) set."""
+    own = {o.name: o.default for o in recipe_options(recipe)}
+    boxes = ["" if own.get(n) is None else str(own[n]) for n in all_option_names()]
+    return [recipe, data, None, "", 16, 8, 2e-3, 2e-3, 1, 0, "cpu", f"cond-{recipe}", "", *boxes, conditional]
+
+
+def test_the_conditional_box_shows_for_the_stylegan_recipes_only():
+    from explorer.ui.train_handlers import CONDITIONAL_LABEL, recipe_changed
+
+    assert CONDITIONAL_LABEL == "Conditional (one class per label)"
+    for recipe in ("stylegan", "stylegan2"):
+        assert recipe_changed(recipe)[-1]["visible"] is True
+    for recipe in ("dcgan", "progan", "projected", "projected-stylegan2"):
+        box = recipe_changed(recipe)[-1]
+        assert box["visible"] is False and box["value"] is False  # hidden and cleared: never sent by mistake
+
+
+def test_a_conditional_job_the_recipe_or_data_cannot_make_is_refused_with_a_sentence(tmp_path):
+    import gradio as gr
+    import torch
+
+    from explorer.ui.services import Services
+    from explorer.ui.train_handlers import make_spec, start
+
+    services = Services(tmp_path / "weights", tmp_path / "runs", torch.device("cpu"))
+    for form_, words in ((_cond_form("projected-stylegan2"), "Projected StyleGAN2's discriminator takes no classes"),
+                         (_cond_form("stylegan2", data="faces"), "The procedural faces have no classes"),
+                         (_cond_form("stylegan2", conditional="maybe"), "is on or off")):
+        with pytest.raises(gr.Error, match=words):
+            start(services, *form_)
+    assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")
+    # The box reaches the job as TrainConfig.conditional; a caller that leaves it out gets an unconditional job.
+    n = 13 + len(all_option_names())
+    spec = make_spec(*_cond_form("stylegan2")[:13], _cond_form("stylegan2")[13:n], True)
+    assert spec.conditional and services.jobs.validate(spec).conditional
+    assert not make_spec(*_cond_form("stylegan2")[:13], _cond_form("stylegan2")[13:n]).conditional

@@ -49,8 +49,10 @@ def import_upload(services: Services, file_path: str | None, name: str | None):
         r = import_checkpoint(src, services.weights_dir, name, max_bytes=UPLOAD_MAX_BYTES, original_name=src.name)
     entry = services.find_model(name)
     names = [m.name for m in services.models()]
+    named = r.config.get("class_names") or []
+    classes = f" ({', '.join(named[:4])}{', …' if len(named) > 4 else ''}; pick one in every tab)" if named else ""
     text = (f"Imported **{src.name}** ({r.source_format}) as **{name}**: {r.arch.upper()} {r.config['res']}×"
-            f"{r.config['res']}" + (f" · {entry.summary}" if entry is not None else "") +
+            f"{r.config['res']}" + (f" · {entry.summary}{classes}" if entry is not None else "") +
             f" · sha256 `{r.sha256[:16]}…`. It is selected here and listed in the other tabs after Refresh.")
     return text, gr.update(choices=names, value=name)
 

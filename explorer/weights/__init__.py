@@ -118,6 +118,8 @@ class ModelEntry:
         if f.mapping_layers:
             parts.append(f"mapping depth {f.mapping_layers}")
         parts.append(f"num_ws {f.num_ws}")
+        if f.classes:
+            parts.append(f"conditional: {f.classes} classes")
         if f.imported_from:
             parts.append(f"imported from {f.imported_from}")
         return " · ".join(parts)
@@ -130,6 +132,7 @@ class ModelFacts:
     mapping_layers: int        # depth of the mapping network z -> w (0: none, w is z)
     num_ws: int                # style inputs ws [N, num_ws, w_dim] (1 for families without per-layer styles)
     imported_from: str | None  # source format of an imported checkpoint ("nvidia-pkl", ...), else None
+    classes: int = 0           # classes of a conditional generator (0: unconditional)
 
 
 @functools.lru_cache(maxsize=64)
@@ -149,7 +152,9 @@ def model_facts(path: str | os.PathLike) -> ModelFacts | None:
         size = stem.with_suffix(".safetensors").stat().st_size
     except (CheckpointError, OSError, TypeError, ValueError):
         return None
-    return ModelFacts(params, size / 2**20, depth, num_ws, meta.get("train", {}).get("source_format"))
+    c_dim = meta["config"].get("c_dim", 0)
+    return ModelFacts(params, size / 2**20, depth, num_ws, meta.get("train", {}).get("source_format"),
+                      c_dim if isinstance(c_dim, int) and c_dim > 0 else 0)
 
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

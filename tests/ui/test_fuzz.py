@@ -581,11 +581,12 @@ def test_file_paths_that_were_not_uploaded_are_refused(server):
 def test_nan_from_a_raw_client_is_refused(server):
     """JSON from a raw client may carry NaN (gradio_client refuses to send it; Gradio's slider range
     check lets it through): the handlers answer with a sentence, never a NaN picture."""
-    for api, data in (("generate", [TINY_NAME, "0-3", math.nan]), ("progan_render", [TINY_PROGAN_NAME, "0", 1, math.nan]),
+    for api, data in (("generate", [TINY_NAME, "0-3", math.nan, 0]),  # 0: the (hidden) class picker ("progan_render", [TINY_PROGAN_NAME, "0", 1, math.nan]),
                       # "seed": the From picker; the last None: the session's record of the pictures shown (a
                       # gr.State; the page sends null)
                       ("edit_render", [TINY_NAME, 0, math.nan] + ["(none)", 0.0, None] * 8 + ["seed", 0, None]),
-                      ("interp_preview", [TINY_NAME, "Keyframes", "0, 1", "w", "linear", 4, math.nan, "(none)", 0.0, 0]),
+                      ("interp_preview", [TINY_NAME, "Keyframes", "0, 1", "w", "linear", 4, math.nan, "(none)", 0.0, 0,
+                                          0]),
                       ("metrics_measure", [TINY_NAME, ["kid"], math.nan, ["lite0"]]),
                       ("train_snapshot", ["done", math.nan])):
         msg = _raw_call(server, api, data)

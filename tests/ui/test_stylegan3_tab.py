@@ -76,5 +76,5 @@ def test_the_recipe_records_and_restores_the_transform(services):
     recipe, picture = sh.build_recipe(services, controls(translate_y=-0.1, rotate=-45.0))
     assert recipe.extra == {"translate": [0.0, -0.1], "rotate": -45.0}
     out = sh.restore_recipe(services, rc.parse(recipe.to_json()), entry)
-    assert [u["value"] for u in out[-8:-5]] == [0.0, -0.1, -45.0]  # tx, ty, rotate; then the note, the 4 shown
+    assert [u["value"] for u in out[-10:-7]] == [0.0, -0.1, -45.0]  # tx, ty, rotate; the note, 2 classes, 4 shown
     np.testing.assert_array_equal(out[-3], picture)

@@ -112,7 +112,7 @@ def test_generate_tab_round_trip(app_tiny_services):
     saved, outs = _round_trip(tab, ["tiny", "3, 1-2, 9", 0.65])
     for out in outs:
         assert out[:2] == ("tiny", "3, 1, 2, 9") and out[2]["value"] == 0.65 and out[2]["visible"] is True
-        assert np.array_equal(out[3], saved)
+        assert np.array_equal(out[4], saved)
 
 
 def test_an_older_recipe_with_a_psi_for_a_model_that_offers_none_loads_and_says_so(app_progan_services, tmp_path):
@@ -131,7 +131,7 @@ def test_an_older_recipe_with_a_psi_for_a_model_that_offers_none_loads_and_says_
     assert "truncation ψ 0.5 is not applied" in message and "normalises z" in message
     (png, js), _ = tab["recipe"]["save_fn"]("tiny-progan", "4, 5", 0.5)
     assert rc.read(js).truncation_psi == 1.0
-    assert np.array_equal(_pixels(png), out[3])
+    assert np.array_equal(_pixels(png), out[4])
 
 
 def test_progan_tab_round_trip(app_progan_services):

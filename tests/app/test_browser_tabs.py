@@ -17,7 +17,7 @@ from helpers import require_chromium
 require_chromium()  # skipped without Chromium on a developer's machine; a failure where CI is set
 
 import torch  # noqa: E402
-from helpers import (TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN3_NAME, TINY_STYLEGAN_NAME, AppDirs,  # noqa: E402
+from helpers import (TINY_CLASSES, TINY_CONDITIONAL_NAME, TINY_NAME, TINY_PROGAN_NAME, TINY_STYLEGAN3_NAME, TINY_STYLEGAN_NAME, AppDirs,  # noqa: E402
                       launch_training_app, make_tiny_checkpoint, make_tiny_progan_checkpoint,
                       make_tiny_stylegan3_checkpoint, make_tiny_stylegan_checkpoint)
 from PIL import Image  # noqa: E402
@@ -48,6 +48,7 @@ def tabs_app(tmp_path_factory):
     make_tiny_progan_checkpoint(dirs.weights / TINY_PROGAN_NAME)
     make_tiny_stylegan_checkpoint(dirs.weights / TINY_STYLEGAN_NAME, "modulated")
     make_tiny_stylegan3_checkpoint(dirs.weights / TINY_STYLEGAN3_NAME, "t", seed=2)
+    make_tiny_stylegan_checkpoint(dirs.weights / TINY_CONDITIONAL_NAME, classes=TINY_CLASSES, seed=3)
     app_gen = launch_training_app(dirs)
     yield next(app_gen), Services(dirs.weights, dirs.runs, torch.device("cpu"))
     app_gen.close()
@@ -291,6 +292,37 @@ def test_a_psi_slider_is_shown_only_for_models_it_changes(page, tabs_app):
         expect(page.locator(f"#{prefix}-psi")).to_be_hidden()
         pick(page, f"{prefix}-model", TINY_NAME)
         expect(page.locator(f"#{prefix}-psi")).to_be_visible()
+
+
+def test_a_class_picked_in_generate_and_stylegan_draws_that_class(page, tabs_app):
+    """A conditional model: its named classes appear in the Generate tab's picker (hidden for the others), and
+    picking one shows the handler's own grid for that class; the StyleGAN tab's Class A likewise."""
+    from explorer.ui import generate_tab
+    from explorer.ui.stylegan_handlers import MAX_LAYERS, MAX_WS, Controls, render
+
+    app, services = tabs_app
+    page.goto(app.url)
+    src = wait_for_grid(page)
+    expect(page.locator("#gen-class")).to_be_hidden()
+    pick(page, "gen-model", TINY_CONDITIONAL_NAME)
+    expect(page.locator("#gen-class input")).to_have_value(f"0 · {TINY_CLASSES[0]}")
+    src = wait_for_picture(page, generate_tab.generate(services, TINY_CONDITIONAL_NAME, "0-15", 1.0, 0)[0], src)
+    pick(page, "gen-class", f"2 · {TINY_CLASSES[2]}")
+    star = generate_tab.generate(services, TINY_CONDITIONAL_NAME, "0-15", 1.0, 2)[0]
+    wait_for_picture(page, star, src)
+    expect(page.locator("#gen-info")).to_contain_text(f"class 2 ({TINY_CLASSES[2]})")
+    pick(page, "gen-model", TINY_NAME)
+    expect(page.locator("#gen-class")).to_be_hidden()
+
+    page.get_by_role("tab", name="StyleGAN").click()
+    expect(page.locator("#sg-info")).to_contain_text("16×16 px")
+    expect(page.locator("#sg-class-a")).to_be_hidden()
+    pick(page, "sg-model", TINY_CONDITIONAL_NAME)
+    expect(page.locator("#sg-class-a input")).to_have_value(f"0 · {TINY_CLASSES[0]}")
+    old = wait_for_grid(page, None, "#sg-a img")
+    pick(page, "sg-class-a", f"1 · {TINY_CLASSES[1]}")
+    c = Controls(TINY_CONDITIONAL_NAME, 0, 1, [0.0] * MAX_WS, 1.0, None, "const", 0, [1.0] * MAX_LAYERS, class_a=1)
+    wait_for_picture(page, render(services, c)[0], old, "#sg-a img")
 
 
 @pytest.fixture(scope="module")

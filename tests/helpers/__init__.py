@@ -104,7 +104,9 @@ TINY_STYLEGAN_NAME = "tiny-stylegan2"   # variant "modulated" in app_stylegan_di
 TINY_STYLEGAN1_NAME = "tiny-stylegan"   # variant "adain"
 
 
-TINY_CONDITIONAL_NAME = "tiny-cond-stylegan2"  # a StyleGAN2 of 3 named classes (make_tiny_stylegan_checkpoint)
+# A StyleGAN2 of 3 named classes (make_tiny_stylegan_checkpoint); "_" lists it after tiny-stylegan2, which
+# the StyleGAN tab then still opens on.
+TINY_CONDITIONAL_NAME = "tiny-stylegan2_classes"
 TINY_CLASSES = ["circle", "square", "star"]
 
 

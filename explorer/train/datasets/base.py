@@ -13,6 +13,9 @@ BUILTIN = ("mnist", "faces", "emoji")  # the data sets that ship with the projec
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024      # per decoded image: a decompression bomb is refused, not loaded
 
 
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}  # what a folder or zip is read for
+
+
 class DatasetError(ValueError):
     """A dataset that cannot be used; the message says what to do."""
 

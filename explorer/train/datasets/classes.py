@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ...models.classes import MAX_CLASSES, MAX_NAME
-from .base import DatasetError
+from .base import IMAGE_EXTENSIONS, DatasetError
 from .emoji import CATEGORIES
 
 MIN_CLASSES = 2  # one class is an unconditional model with an extra input
@@ -61,8 +61,6 @@ def split_classes(names: list[str], source: str) -> tuple[list[int], list[str]]:
 
 def image_names(path: Path) -> list[str]:
     """The images' paths inside a folder (recursively) or .zip, by name only, in the order they load."""
-    from .files import IMAGE_EXTENSIONS
-
     if path.is_dir():
         return [str(f.relative_to(path)) for f in sorted(path.rglob("*"))
                 if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and listed(f.name)]

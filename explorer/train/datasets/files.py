@@ -12,11 +12,10 @@ import numpy as np
 from PIL import Image
 import torch
 
-from .base import BUILTIN, MAX_IMAGE_PIXELS, DatasetError, ImageDataset, _fit, _to_tensor
+from .base import BUILTIN, IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, DatasetError, ImageDataset, _fit, _to_tensor
 from .classes import listed, split_classes
 
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 # Limits for untrusted folders and zips: a decompression bomb is refused, not loaded.
 MAX_ZIP_MEMBERS = 200_000

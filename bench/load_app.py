@@ -118,7 +118,8 @@ def shipped_models(weights: Path) -> dict[str, list[dict]]:
         if "arch" not in d or not meta.with_suffix(".safetensors").exists():
             continue
         cfg, train = d.get("config", {}), d.get("train", {})
-        m = {"name": meta.stem, "res": cfg.get("res"), "stage": train.get("stage"), "layers": _layers(d)}
+        m = {"name": meta.stem, "res": cfg.get("res"), "stage": train.get("stage"), "layers": _layers(d),
+             "classes": int(cfg.get("c_dim", 0) or 0)}
         out["all"].append(m)
         if d["arch"] in out:
             out[d["arch"]].append(m)
@@ -269,10 +270,10 @@ class Drags:
 
     def burst(self, endpoint: str, n: int) -> list[list]:
         r, out = self.rng, []
-        if endpoint == "generate_psi":              # the truncation slider, the model and seeds fixed
-            m = r.choice(self.models["all"])["name"]
-            s = r.randrange(0, 1000)
-            return [[m, f"{s}-{s + 3}", round(r.uniform(0.0, 1.5), 2)] for _ in range(n)]
+        if endpoint == "generate_psi":              # the truncation slider, the model, seeds and class fixed
+            m = r.choice(self.models["all"])
+            s, c = r.randrange(0, 1000), r.randrange(0, max(1, m["classes"]))
+            return [[m["name"], f"{s}-{s + 3}", round(r.uniform(0.0, 1.5), 2), c] for _ in range(n)]
         if endpoint == "progan_render":             # stage or alpha
             m = r.choice(self.models["progan"])
             top = m["stage"] if m["stage"] is not None else 0
@@ -281,7 +282,9 @@ class Drags:
             return [[m["name"], "0-3", stage if drag_alpha else r.randint(0, top),
                      round(r.random(), 2) if drag_alpha else 1.0] for _ in range(n)]
         if endpoint == "style_render":              # one style-mixing slider, truncation, or StyleGAN3's transform
-            m = r.choice(self.models["stylegan"])["name"]
+            m = r.choice(self.models["stylegan"])
+            classes = [r.randrange(0, max(1, m["classes"])) for _ in range(2)]  # a conditional model's A and B
+            m = m["name"]
             a, b = r.randrange(0, 1000), r.randrange(0, 1000)
             which = r.randrange(0, 10)
             for _ in range(n):
@@ -295,7 +298,8 @@ class Drags:
                     shift[0] = round(r.uniform(-0.5, 0.5), 2)
                 else:
                     shift[2] = float(r.randint(-180, 180))
-                out.append([m, a, b, *mix, psi, STYLE_WS, "const", 0, *([1.0] * STYLE_LAYERS), "seed", "seed", *shift])
+                out.append([m, a, b, *mix, psi, STYLE_WS, "const", 0, *([1.0] * STYLE_LAYERS), "seed", "seed", *shift,
+                            *classes])
             return out
         if endpoint == "edit_render":               # a direction's strength
             e = self.edit

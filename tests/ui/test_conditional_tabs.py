@@ -21,6 +21,7 @@ from explorer import images
 from explorer.images import read_recipe
 from explorer.edit.latents import z_from_seed
 from explorer.models.classes import map_z
+from explorer.ui import class_ui
 from explorer.ui import edit_tab as et
 from explorer.ui import generate_tab as gt
 from explorer.ui import interp_tab as it
@@ -38,6 +39,27 @@ def dirs(tmp_path_factory):
     make_tiny_stylegan_checkpoint(d.weights / NAME, classes=TINY_CLASSES, seed=3)
     make_tiny_stylegan_checkpoint(d.weights / TINY_STYLEGAN_NAME)
     return d
+
+
+@pytest.fixture(scope="module")
+def digits_run(dirs):
+    """A conditional StyleGAN2 of our own, trained a few steps on the MNIST digits into runs/digits."""
+    from explorer.models import stylegan
+    from explorer.train.datasets import load_dataset
+    from explorer.train.loop import Trainer
+    from explorer.train.recipes import make_train_config
+    from explorer.train.run import RunDir
+
+    cfg = make_train_config("stylegan2", res=16, channels=1, model=dict(stylegan.TINY), data="mnist", data_size=200,
+                            conditional=True, batch=8, kimg=0.032, tick_kimg=0.016, snapshot_ticks=1, sample_ticks=100,
+                            num_samples=10)
+    threads = torch.get_num_threads()
+    try:
+        assert Trainer(cfg, load_dataset("mnist", 16, size=200), run=RunDir(dirs.runs / "digits").create(cfg)
+                       ).fit() == "done"
+    finally:
+        torch.set_num_threads(threads)
+    return "run: digits"
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +208,14 @@ def test_a_client_picks_a_class_over_http(dirs):
         assert "class 1 (square)" in info and not np.array_equal(pixels(one), pixels(two))
         with pytest.raises(Exception, match="out of range"):
             client.predict(NAME, "5", 1.0, 3, api_name="/generate")
+
+
+def test_our_own_conditional_run_opens_with_its_digits_as_classes(services, digits_run, tabs):
+    entry = services.find_model(digits_run)
+    assert entry is not None and "conditional: 10 classes" in entry.summary
+    assert class_ui.choices(entry) == [(str(i), i) for i in range(10)]  # named by the digits themselves
+    seven, info = gt.generate(services, digits_run, "0-3", 1.0, 7)
+    one, _ = gt.generate(services, digits_run, "0-3", 1.0, 1)
+    assert "class 7" in info and not np.array_equal(seven, one)
+    ups = select_model(services, digits_run, "seed", "seed", 7, 1)
+    assert [u["value"] for u in ups[-2:]] == [7, 1] and ups[-2]["visible"]

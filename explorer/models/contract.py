@@ -53,7 +53,9 @@ class Generator(Protocol):
 
     def mapping(self, z: torch.Tensor, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
-        """every renderer uses it to turn z [N, z_dim] into ws [N, num_ws, w_dim], truncated by psi"""
+        """every renderer uses it to turn z [N, z_dim] into ws [N, num_ws, w_dim], truncated by psi. A
+        class-conditional generator (c_dim > 0: StyleGAN2/3) also takes the classes c as its second argument;
+        callers that draw a chosen class go through models.classes.map_z, which passes c only to those"""
 
     def synthesis(self, ws: torch.Tensor, *, noise_mode: str = "const") -> torch.Tensor:
         """every renderer, the metrics and the Trainer use it to draw ws as an image [N, C, H, W] in [-1, 1]"""

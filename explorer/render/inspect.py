@@ -21,6 +21,7 @@ from ..edit.latents import z_from_seed
 from ..inspect import UnitEdit, capture, channel_grid, list_layers, mean_abs, one_channel, pca_rgb
 from ..inspect import spectrum_db, spectrum_picture
 from ..inspect.dissect import Dissection, part_areas
+from ..models.classes import map_z
 from ..models.contract import trained_growth
 from ..inspect.model import can_dissect, dissect_checkpoint, saved_dissections, synthesizer
 from .display import display_factor, enlarge
@@ -50,6 +51,7 @@ class InspectRequest:
     mode: str = "zero"                  # UnitEdit.mode
     strength: float = 0.0               # 0 = no edit
     region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    label: int | None = None            # a conditional model's class for the seed and the style seed
 
 
 @dataclass
@@ -135,8 +137,8 @@ class InspectRenderer:
         device = self.renderer.device
         with lock:
             try:
-                ws = G.mapping(z_from_seed(req.seed, G.z_dim)[None].to(device),
-                               truncation_psi=req.truncation_psi if G.capabilities.truncation else 1.0)
+                ws = map_z(G, z_from_seed(req.seed, G.z_dim)[None].to(device), req.label,
+                           truncation_psi=req.truncation_psi if G.capabilities.truncation else 1.0)
                 draw, ws = self._controls(G, meta, req, ws)
                 edits, report = self._edits(req, meta)
                 got = capture(G, draw, ws, keys=[req.layer], edits=edits)
@@ -164,8 +166,8 @@ class InspectRenderer:
         keys = [k for k, _ in G.feature_layers()]
         i = keys.index(req.layer) if req.layer in keys else None
         if i is not None and req.style_seed is not None and req.style_mix:
-            w_b = G.mapping(z_from_seed(req.style_seed, G.z_dim)[None].to(ws.device),
-                            truncation_psi=req.truncation_psi)
+            w_b = map_z(G, z_from_seed(req.style_seed, G.z_dim)[None].to(ws.device), req.label,
+                        truncation_psi=req.truncation_psi)
             k = G.layer_w[i]
             ws = ws.clone()
             ws[:, k] = torch.lerp(ws[:, k], w_b[:, k], float(req.style_mix))

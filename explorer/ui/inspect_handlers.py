@@ -11,7 +11,7 @@ from ..models import ARCHITECTURES
 from ..render import RenderError
 from ..render.inspect import VIEWS, InspectRequest
 from ..weights import CheckpointError, ModelEntry, read_meta
-from . import inputs
+from . import class_ui, inputs
 from .common import find_entry, offers_psi, psi_value, squeeze, user_errors
 from .services import Services
 
@@ -50,7 +50,8 @@ def layers_for(services: Services, entry: ModelEntry, stage=None):
 
 def select_model(services: Services, model, stage=None):
     """Handler: the controls that depend on the model: its layers (a middle one chosen), the channel
-    slider's range, ψ, the StyleGAN and ProGAN controls, the part list and what is dissected."""
+    slider's range, ψ, the StyleGAN and ProGAN controls, the part list and what is dissected, and the class
+    picker (a conditional model's classes)."""
     entry = _entry(services, model)
     caps = ARCHITECTURES[entry.arch].capabilities
     growth = services.renderer.growth(entry.path) if caps.progressive else None
@@ -65,7 +66,7 @@ def select_model(services: Services, model, stage=None):
             gr.update(visible=caps.progressive,
                       **({"maximum": growth.stage, "value": growth.stage} if growth else {})),
             gr.update(visible=caps.progressive, value=growth.alpha if growth else 1.0),
-            *dissection_view(services, entry.name, key))
+            *dissection_view(services, entry.name, key), class_ui.update(entry, 0))
 
 
 def select_layer(services: Services, model, layer, stage=None):
@@ -109,8 +110,8 @@ def region(centre, size) -> tuple[float, float, float, float]:
 
 
 def render(services: Services, model, seed, psi, layer, view, channel, style_seed, style_mix, noise, stage, alpha,
-           part, units, mode, strength, size, centre):
-    """Handler: (the picture, the view, its scale, the edit's report)."""
+           part, units, mode, strength, size, centre, label=None):
+    """Handler: (the picture, the view, its scale, the edit's report). `label`: a conditional model's class."""
     entry = _entry(services, model)
     caps = ARCHITECTURES[entry.arch].capabilities
     layer = inputs.name(layer, "Layer")
@@ -128,7 +129,7 @@ def render(services: Services, model, seed, psi, layer, view, channel, style_see
         units=inputs.whole_within(units, "Units", limits.INSPECT_UNITS),
         mode=MODES[inputs.choice(mode, "Edit", list(MODES))],
         strength=inputs.within(strength, "Edit strength", limits.INSPECT_STRENGTH),
-        region=region(centre, size))
+        region=region(centre, size), label=class_ui.value(services, entry, label))
     with user_errors(RenderError, ValueError):
         out = services.inspect.render(req)
     return squeeze(out.picture), out.view, f"{out.scale} · {out.ms:.0f} ms", out.report

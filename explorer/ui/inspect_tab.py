@@ -10,7 +10,7 @@ import gradio as gr
 from .. import limits
 from ..edit.latents import MAX_SEED
 from ..render.inspect import VIEWS
-from . import LIVE, RENDER
+from . import LIVE, RENDER, class_ui
 from . import inspect_handlers as h
 from .common import TabHandle, image_output, offers_psi, refresh_models, slider
 from .services import Services
@@ -39,6 +39,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
         empty = gr.Markdown("**No models found yet.**", visible=not names, elem_id="in-empty")
         with gr.Row():
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1, elem_id="in-seed")
+            label = class_ui.picker("in-class", scale=1)  # shown by select_model for a conditional model
             psi = slider(limits.PSI, 1.0, label="Truncation ψ", visible=offers_psi(entry), scale=2, elem_id="in-psi")
             layer = gr.Dropdown(initial(0, "choices", []), value=initial(0, "value"), label="Layer", scale=3,
                                 allow_custom_value=True, elem_id="in-layer")
@@ -84,7 +85,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
         centre = gr.State([0.5, 0.5])
 
     controls = [model, seed, psi, layer, view, channel, style_seed, style_mix, noise, stage, alpha,
-                part, units, mode, strength, size, centre]
+                part, units, mode, strength, size, centre, label]
     outputs = [picture, shown, scale, report]
     dissection = [part, table, about]
 
@@ -98,7 +99,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
         return h.select_model(services, m, s)
 
     def _select_if_any(m, s):
-        return h.select_model(services, m, s) if m else (gr.skip(),) * 9
+        return h.select_model(services, m, s) if m else (gr.skip(),) * 10
 
     def _layer(m, lay, s):
         return h.select_layer(services, m, lay, s)
@@ -109,14 +110,14 @@ def create_inspect_tab(services: Services) -> TabHandle:
     def _refresh(m):
         return refresh_models(services, m)
 
-    selected = [layer, channel, psi, style_row, stage, alpha, *dissection]
+    selected = [layer, channel, psi, style_row, stage, alpha, *dissection, label]
     model.input(_select, [model, stage], selected, api_name="inspect_select", **RENDER).then(
         _render_if_any, controls, outputs, api_visibility="private", **LIVE)
     layer.input(_layer, [model, layer, stage], [channel, *dissection], api_name="inspect_layer", **RENDER).then(
         _render_if_any, controls, outputs, api_visibility="private", **LIVE)
     stage.input(_select, [model, stage], selected, api_visibility="private", **RENDER).then(
         _render_if_any, controls, outputs, api_visibility="private", **LIVE)
-    live = [seed.submit, psi.input, view.input, channel.input, style_seed.submit, style_mix.input, noise.input,
+    live = [seed.submit, label.input, psi.input, view.input, channel.input, style_seed.submit, style_mix.input, noise.input,
             alpha.input, part.input, units.input, mode.input, strength.input, size.input]
     gr.on(live, _render, controls, outputs, api_name="inspect_render", **LIVE)
     picture.select(h.click_centre, [picture], [centre], api_visibility="private").then(
@@ -128,7 +129,7 @@ def create_inspect_tab(services: Services) -> TabHandle:
     steps = ((_refresh, [model], [model, empty]), (_select_if_any, [model, stage], selected),
              (_render_if_any, controls, outputs))
     return TabHandle("inspect", model, on_load=steps, parts={
-        "model": model, "seed": seed, "psi": psi, "layer": layer, "view": view, "channel": channel,
+        "model": model, "seed": seed, "label": label, "psi": psi, "layer": layer, "view": view, "channel": channel,
         "style_seed": style_seed, "style_mix": style_mix, "noise": noise, "stage": stage, "alpha": alpha,
         "picture": picture, "shown": shown, "scale": scale, "part": part, "units": units, "mode": mode,
         "strength": strength, "size": size, "report": report, "samples": samples, "dissect": go, "table": table,

@@ -219,3 +219,18 @@ def test_our_own_conditional_run_opens_with_its_digits_as_classes(services, digi
     assert "class 7" in info and not np.array_equal(seven, one)
     ups = select_model(services, digits_run, "seed", "seed", 7, 1)
     assert [u["value"] for u in ups[-2:]] == [7, 1] and ups[-2]["visible"]
+
+
+def test_inspect_looks_inside_the_class_picked(services):
+    from explorer.ui import inspect_handlers as ih
+
+    *_, picker = ih.select_model(services, NAME)
+    assert picker["visible"] and picker["choices"][2] == ("2 · star", 2)
+    args = [NAME, 5, 1.0, "b16.conv1", "All channels", 0, 1, 0.0, 1.0, 0, 1.0, ih.NO_PART, 8, "Switch off (zero)",
+            0.0, 1.0, [0.5, 0.5]]
+    star, view_star, *_ = ih.render(services, *args, 2)
+    np.testing.assert_array_equal(native(star), engine(services, 5, 2))
+    circle, view_circle, *_ = ih.render(services, *args, 0)
+    assert not np.array_equal(view_star, view_circle)
+    with pytest.raises(gr.Error, match="out of range"):
+        ih.render(services, *args, 3)

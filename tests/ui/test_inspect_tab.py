@@ -41,7 +41,8 @@ def test_the_tab_opens_on_a_faces_stylegan2_at_a_dissected_middle_layer(services
     with gr.Blocks():
         tab = create_inspect_tab(services)
     assert tab.id == "inspect" and tab["model"].value == FACES
-    layers, channel, psi, style_row, stage, alpha, part, table, about = h.select_model(services, FACES)
+    layers, channel, psi, style_row, stage, alpha, part, table, about, label = h.select_model(services, FACES)
+    assert not label["visible"]  # the faces StyleGAN2 is not conditional: no class picker
     assert layers["value"] == h.DEFAULT_LAYER and ("b16.conv1 · 16×16 · 64 ch", "b16.conv1") in layers["choices"]
     assert channel["maximum"] == 63 and style_row["visible"] and not stage["visible"]
     assert part["value"] == "mouth" and len(table["value"]) == 7 and "Dissected over" in about
@@ -93,7 +94,7 @@ def test_dissect_from_the_button_saves_and_lists_the_layer(services):
 
 
 def test_a_model_without_part_masks_says_so_and_still_shows_its_layers(services):
-    layers, *_, part, table, about = h.select_model(services, "dcgan-mnist")
+    layers, *_, part, table, about, _ = h.select_model(services, "dcgan-mnist")
     assert [c[1] for c in layers["choices"]] == ["b4.act", "b8.act", "b16.act"]
     assert "no part masks" in about and part["choices"] == [h.NO_PART]
     with pytest.raises(gr.Error, match="no part masks"):

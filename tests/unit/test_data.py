@@ -11,6 +11,13 @@ from PIL import Image
 
 from explorer.train.datasets import mnist
 from explorer.train.datasets import BUILTIN, DatasetError, EpochSampler, builtin_problem, load_dataset
+from explorer.train.datasets import render_cache
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """The faces these tests load are cached in the test's folder, never in the user's ~/.cache."""
+    monkeypatch.setenv(render_cache.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def test_mnist_is_real_padded_digits():
@@ -177,3 +184,96 @@ def test_a_sized_subset_spreads_over_the_whole_set_and_grows_by_prefix():
     assert len(small) == 200 and len(big) == 2500 and len(whole) == 5000
     assert set(small.labels[:, 0].int().tolist()) == set(range(10))
     assert torch.equal(big.images[:200], small.images) and torch.equal(whole.images[:2500], big.images)
+
+
+# ---------------------------------------------------------------- the faces' disk cache
+
+@pytest.fixture
+def faces_cache(tmp_path, monkeypatch):
+    """The test's cache folder (_own_cache) and a count of the renders."""
+    from explorer.train.datasets import faces
+
+    renders = []
+    real = faces.make_faces
+
+    def counting(n, res, *, seed=0):
+        renders.append((n, res, seed))
+        return real(n, res, seed=seed)
+
+    monkeypatch.setattr(faces, "make_faces", counting)
+    return tmp_path / "cache" / "datasets", renders
+
+
+def test_faces_are_rendered_once_then_read_from_the_cache_pixel_for_pixel(faces_cache):
+    from explorer.train.datasets.faces import make_faces
+
+    folder, renders = faces_cache
+    first = load_dataset("faces", 16, size=6, seed=2)
+    assert renders == [(6, 16, 2)] and len(list(folder.glob("faces-*.npz"))) == 1
+    second = load_dataset("faces", 16, size=6, seed=2)
+    gray = load_dataset("faces", 16, size=6, seed=2, channels=1)  # the luma of the same cached render
+    assert renders == [(6, 16, 2)]
+    assert torch.equal(second.images, first.images) and torch.equal(second.labels, first.labels)
+    images, labels = make_faces(6, 16, seed=2)  # the renderer itself, uncached
+    assert torch.equal(first.images, torch.from_numpy(images).permute(0, 3, 1, 2))
+    assert torch.equal(first.labels, torch.from_numpy(labels)) and gray.images.shape == (6, 1, 16, 16)
+
+
+def test_another_seed_resolution_count_or_renderer_misses_the_cache(faces_cache, monkeypatch):
+    from explorer.train.datasets import faces
+
+    folder, renders = faces_cache
+    for res, n, seed in [(16, 6, 2), (16, 6, 3), (32, 6, 2), (16, 7, 2), (16, 6, 2)]:
+        load_dataset("faces", res, size=n, seed=seed)
+    assert renders == [(6, 16, 2), (6, 16, 3), (6, 32, 2), (7, 16, 2)]  # the last one was a hit
+    monkeypatch.setattr(faces, "RENDER_VERSION", faces.RENDER_VERSION + 1)
+    faces.renderer_version.cache_clear()
+    try:
+        load_dataset("faces", 16, size=6, seed=2)
+        assert renders[-1] == (6, 16, 2) and len(renders) == 5
+        assert len(list(folder.glob("faces-*.npz"))) == 1  # the old renderer's entries are gone
+    finally:
+        monkeypatch.undo()
+        faces.renderer_version.cache_clear()
+
+
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "garbage", "foreign npz", "wrong shape"])
+def test_a_corrupt_or_foreign_cache_file_is_rendered_again_and_rewritten(faces_cache, damage):
+    folder, renders = faces_cache
+    good = load_dataset("faces", 16, size=6, seed=2)
+    (path,) = folder.glob("faces-*.npz")
+    data = bytearray(path.read_bytes())
+    if damage == "flip a byte":  # inside the pixels: the zip's CRC catches it
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncate":
+        data = data[:len(data) // 3]
+    elif damage == "garbage":
+        data = b"not an npz"
+    else:
+        buf = io.BytesIO()
+        with np.load(path, allow_pickle=False) as f:
+            arrays = dict(f)
+        if damage == "foreign npz":
+            arrays[render_cache.KEY_FIELD] = np.array('{"someone": "else"}')
+        else:
+            arrays["images"] = arrays["images"][:5]
+        np.savez(buf, **arrays)
+        data = buf.getvalue()
+    path.write_bytes(bytes(data))
+    again = load_dataset("faces", 16, size=6, seed=2)
+    assert len(renders) == 2 and torch.equal(again.images, good.images) and torch.equal(again.labels, good.labels)
+    load_dataset("faces", 16, size=6, seed=2)
+    assert len(renders) == 2  # rewritten: the next load is a hit
+
+
+def test_faces_load_when_the_cache_folder_cannot_be_written(tmp_path, monkeypatch):
+    from explorer.train.datasets import faces
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")  # refuses writes even as root
+    monkeypatch.setenv(render_cache.CACHE_ENV, str(blocker))
+    images, labels, how = faces.cached_faces(4, 16, seed=1)
+    assert how == "unwritable"
+    expect_images, expect_labels = faces.make_faces(4, 16, seed=1)
+    assert np.array_equal(images, expect_images) and np.array_equal(labels, expect_labels)
+    assert load_dataset("faces", 16, size=4, seed=1).images.shape == (4, 3, 16, 16)

@@ -9,16 +9,22 @@ they do (GUIDE section 6). Pure numpy + Pillow; deterministic from integer seeds
 from __future__ import annotations
 
 import colorsys
+import functools
+import hashlib
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import PIL
 import torch
 from PIL import Image, ImageDraw
 
+from . import render_cache
 from .base import ImageDataset
 
 MIN_RES, MAX_RES = 8, 1024
+RENDER_VERSION = 1  # bump when the pixels change in a way the source hash below cannot see
 
 
 @dataclass(frozen=True)
@@ -284,9 +290,36 @@ def make_face_parts(n: int, res: int, *, seed: int = 0) -> np.ndarray:
     return out
 
 
+@functools.cache
+def renderer_version() -> str:
+    """What the pixels of make_faces depend on besides its arguments: RENDER_VERSION, this file's bytes
+    (any edit re-renders once, rather than trusting someone to bump the constant) and Pillow's version."""
+    try:
+        source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    except OSError:  # no source to read (a frozen install): the constant alone
+        source = "nosource"
+    return f"faces-v{RENDER_VERSION}-{source}-pillow{PIL.__version__}"
+
+
+def cached_faces(n: int, res: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """make_faces(n, res, seed=seed), rendered once per machine and then read from the disk cache
+    (render_cache), plus how it came ("hit", "written", "unwritable", "too large")."""
+    _check_res(res)
+    shapes = {"images": ((n, res, res, 3), np.dtype(np.uint8)), "labels": ((n, len(FACTORS)), np.dtype(np.float32))}
+
+    def render() -> dict[str, np.ndarray]:
+        images, labels = make_faces(n, res, seed=seed)
+        return {"images": images, "labels": labels}
+
+    arrays, how = render_cache.cached("faces", renderer_version(), {"n": n, "res": res, "seed": seed}, shapes, render)
+    return arrays["images"], arrays["labels"], how
+
+
 def load_faces(res: int = 64, n: int = 5000, seed: int = 0, channels: int = 3) -> ImageDataset:
-    """The project's procedural cartoon faces, with a ground-truth label per factor."""
-    imgs, labels = make_faces(n, res, seed=seed)  # uint8 [N, H, W, 3], float32 [N, F]
+    """The project's procedural cartoon faces, with a ground-truth label per factor. Rendered once, then
+    read from the cache (cached_faces): the RGB render is cached, and 1 channel is its luma, so both
+    channel counts share an entry."""
+    imgs, labels, _ = cached_faces(n, res, seed=seed)  # uint8 [N, H, W, 3], float32 [N, F]
     t = torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()
     if channels == 1:  # ITU-R 601 luma
         luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)

@@ -139,7 +139,11 @@ def select_model(services: Services, model_name: str | None, latent_a=latent_ui.
                      if i < sm.num_ws else None) for i in range(MAX_WS)]
     noise = [gr.update(visible=sm.noise and i < sm.num_layers, label=f"layer {i + 1} · {sm.noise_resolutions[i]}×"
                        f"{sm.noise_resolutions[i]}" if i < sm.num_layers else None) for i in range(MAX_LAYERS)]
-    cutoff = gr.update(maximum=sm.num_ws, value=sm.num_ws, info=f"truncate the first N of {sm.num_ws} style inputs")
+    # The slider keeps its whole range (0..MAX_WS), values past num_ws meaning every input: a maximum cut to
+    # this model's num_ws would refuse, before any handler runs, the events the page sent with the last
+    # model's value (a picker fires its input twice; a drag started while the model opens).
+    cutoff = gr.update(value=sm.num_ws, info=f"truncate the first N of this model's {sm.num_ws} style inputs "
+                       f"({sm.num_ws} and up: all)")
     presets = [gr.update(interactive=any(preset_weights(p, list(sm.ws_resolutions))) or p == "None")
                for p in PRESETS]
     shifts = [gr.update(visible=sm.transform) for _ in range(3)]

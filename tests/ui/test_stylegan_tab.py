@@ -109,7 +109,7 @@ def test_select_shows_one_slider_per_style_input_and_layer(app_stylegan_services
     assert [u["visible"] for u in noise] == [True] * len(noise_res) + [False] * (MAX_LAYERS - len(noise_res))
     labels = [f"layer {i + 1} · {r}×{r}" for i, r in enumerate(noise_res)]
     assert [u["label"] for u in noise[:len(noise_res)]] == labels
-    assert cutoff["maximum"] == cutoff["value"] == 6
+    assert cutoff["value"] == 6 and "maximum" not in cutoff and "6 style inputs" in cutoff["info"]
     # A 16 px model has no 64 px layers: Fine is greyed out, the others are live.
     assert [p["interactive"] for p in presets] == [p != "Fine" for p in PRESETS]
     # The A and B pickers: nothing projected into this model yet, so the seed alone.
@@ -246,7 +246,7 @@ def png(path) -> np.ndarray:
 def args(model=TINY_STYLEGAN_NAME, seed_a=3, seed_b=7, mix=None, psi=1.0, cutoff=6, mode="const", noise_seed=0,
          strengths=None, latent_a="seed", latent_b="seed", tx=0.0, ty=0.0, rotate=0.0, class_a=0, class_b=0) -> list:
     """The style_render inputs in order, as the page sends them. The cutoff defaults to the tiny models'
-    6 style inputs: once style_select has opened a model, the session's cutoff slider ends there."""
+    6 style inputs, which style_select sets."""
     return [model, seed_a, seed_b, *(list(mix or []) + [0.0] * MAX_WS)[:MAX_WS], psi, cutoff, mode, noise_seed,
             *(list(strengths or []) + [1.0] * MAX_LAYERS)[:MAX_LAYERS], latent_a, latent_b, tx, ty, rotate, class_a,
             class_b]
@@ -263,6 +263,18 @@ def test_client_render_matches_the_handler(client, app_stylegan_services):
     for path, picture in zip((a, mix, b), expected[:3]):
         np.testing.assert_array_equal(png(path), picture)
     assert "StyleGAN2, 16×16 px" in info
+
+
+def test_a_smaller_model_opened_still_takes_the_last_model_s_cutoff(app_stylegan_server, app_stylegan_services,
+                                                                     tmp_path):
+    """The page may send a larger model's cutoff after a smaller one opened (the picker fires its input twice,
+    or a drag starts while it opens): it means every style input, and is drawn, not refused."""
+    fresh = Client(app_stylegan_server.url, verbose=False, download_files=str(tmp_path))  # its own Shown record
+    fresh.predict(*args(cutoff=18), api_name="/style_select")
+    a, mix, b, info = fresh.predict(*args(psi=0.5, cutoff=18), api_name="/style_render")
+    expected = render(app_stylegan_services, controls(psi=0.5, cutoff=None))
+    for path, picture in zip((a, mix, b), expected[:3]):
+        np.testing.assert_array_equal(png(path), picture)
 
 
 def test_client_preset_select_variation_and_matrix(client):

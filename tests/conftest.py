@@ -46,6 +46,11 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 if "GRADIO_TEMP_DIR" not in os.environ:
     os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gradio-tests-")
     atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
+# Rendered faces and metric features are cached under GAN_EXPLORER_CACHE: the tests use their own folder,
+# never the user's ~/.cache.
+if "GAN_EXPLORER_CACHE" not in os.environ:
+    os.environ["GAN_EXPLORER_CACHE"] = tempfile.mkdtemp(prefix="gan-explorer-cache-tests-")
+    atexit.register(shutil.rmtree, os.environ["GAN_EXPLORER_CACHE"], ignore_errors=True)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -238,6 +238,20 @@ def train_tiny_stylegan(run_dir: str | os.PathLike, recipe: str = "stylegan2", r
     return run
 
 
+def spawn_ranks(target, world: int, *args, timeout: float = 120) -> None:
+    """Run target(rank, world, *args) in `world` spawned processes (as torchrun would) and wait for all of them
+    to exit cleanly."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=target, args=(r, world, *args)) for r in range(world)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=timeout)
+    assert [p.exitcode for p in procs] == [0] * world
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing as mp
 import os
 
 import pytest
 import torch
+from helpers import spawn_ranks
 from helpers.jobs import make_zip, png_bytes
 
 from explorer.models import build_discriminator, build_generator
@@ -322,13 +322,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
 
 @pytest.mark.slow
 def test_two_ranks_train_one_conditional_model_on_their_own_shards(tmp_path):
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(r, 2, str(tmp_path / "rdzv"), str(tmp_path))) for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=180)
-    assert [p.exitcode for p in procs] == [0, 0]
+    spawn_ranks(_worker, 2, str(tmp_path / "rdzv"), str(tmp_path), timeout=180)
     a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2))
     for net in ("G", "D"):
         for k in a[net]:

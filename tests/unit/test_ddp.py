@@ -1,13 +1,13 @@
 """Two processes (gloo on CPU) train one model: every rank ends with identical weights."""
 
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+from helpers import spawn_ranks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,13 +35,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str, steps: int) -> 
 
 
 def test_two_ranks_hold_identical_weights(tmp_path):
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(r, 2, str(tmp_path / "rdzv"), str(tmp_path), 3)) for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    spawn_ranks(_worker, 2, str(tmp_path / "rdzv"), str(tmp_path), 3)
     a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2))
     assert a["nimg"] == b["nimg"] == 3 * 8  # the global batch counts once
     for net in ("G", "D"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..models.classes import num_classes, parse_label
+from ..models.classes import class_names, num_classes, parse_label
 from ..weights import CheckpointError, ModelEntry, read_meta
 from .common import generator, user_errors
 from .services import Services
@@ -30,10 +30,19 @@ def names_of(entry: ModelEntry | None) -> list[str]:
     return [str(x) for x in names] if isinstance(names, list) and len(names) == n else [str(i) for i in range(n)]
 
 
+def label_text(i: int, name: str) -> str:
+    """A class as the picker shows it: "3 · cat" where it is named, "3" where it is not."""
+    return name if name == str(i) else f"{i} · {name}"
+
+
 def choices(entry: ModelEntry | None) -> list[tuple[str, int]]:
-    """[(label, index)]: "3 · cat" where the classes are named, "3" where they are not."""
-    names = names_of(entry)
-    return [(name if name == str(i) else f"{i} · {name}", i) for i, name in enumerate(names)]
+    """[(label, index)] of the model's classes, read from its checkpoint's config (no model loaded)."""
+    return [(label_text(i, name), i) for i, name in enumerate(names_of(entry))]
+
+
+def shown(G, label: int) -> str:
+    """The picker's text for one class of a loaded G (a live render's info line: no file read)."""
+    return label_text(label, class_names(G)[label])
 
 
 def picker(elem_id: str, label: str = LABEL, **options) -> gr.Dropdown:

@@ -95,7 +95,7 @@ def preview(services: Services, model, kind, keys_text, space, mode, frames, psi
     with user_errors(RenderError):
         im = services.edits.frame(services.edits.path_checkpoint(entry.path, keys), ws, i)
     where = "walk" if kind == "Direction walk" else f"{mode} in {services.edits.space(entry.path) if space == 'w' else 'z'}"
-    drawn = "" if label is None else f" · class {class_ui.choices(entry)[label][0]}"
+    drawn = "" if label is None else f" · class {class_ui.shown(generator(services, entry), label)}"
     return live_picture(im.picture), f"Frame {i + 1} of {ws.shape[0]} · {where}{drawn} · {im.ms:.1f} ms"
 
 
